@@ -1,0 +1,446 @@
+#include "hub.h"
+#include "metrics.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROTOCOL_VERSION 1
+#define ID_MAX 64
+/* A client that keeps sending after this many refused messages in a row is cut off. */
+#define FLOOD_CLOSE_AFTER 200
+
+struct hub_conn {
+	void *transport;              /* borrowed: net.c's connection */
+	room *room;                   /* borrowed: the room joined, or NULL */
+	struct room_member *member;   /* owned by room */
+	double tokens;                /* rate-limit bucket */
+	int64_t refilled_ms;
+	int refused_in_row;
+	bool closing;
+};
+
+struct hub {
+	/* passed in */
+	const struct rs_config *cfg;
+	const uint8_t *secret;
+	struct hub_io io;
+	/* owned */
+	room **rooms;
+	size_t n_rooms;
+	size_t n_conns;
+	uint32_t next_pid;
+	int64_t started_ms;
+};
+
+/* The outcome of one request: data for a result, or an error code and text. */
+struct reply {
+	json_t *data;
+	const char *code;
+	char message[256];
+	const char *field;
+};
+
+typedef int (*route_fn)(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
+
+struct route {
+	const char *type;
+	bool needs_room;
+	route_fn fn;
+};
+
+static int fail(struct reply *rep, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct reply *rep, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rep->message, sizeof rep->message, fmt, ap);
+	va_end(ap);
+	rep->code = code;
+	return -1;
+}
+
+static int bad_field(struct reply *rep, const char *field, const char *why)
+{
+	rep->field = field;
+	return fail(rep, "bad_field", "field '%s' %s", field, why);
+}
+
+/* ---- rooms ---------------------------------------------------------------- */
+
+static void room_send_cb(void *ctx, void *conn, rs_msg *m)
+{
+	hub *h = ctx;
+	hub_conn *c = conn;
+	if (c->closing)
+		return;
+	metrics_add("rostrum_messages_out_total", 1);
+	if (h->io.send(h->io.ctx, c->transport, m) != 0) {
+		c->closing = true;
+		metrics_add("rostrum_slow_consumers_total", 1);
+		h->io.close(h->io.ctx, c->transport, HUB_CLOSE_SLOW, "send queue overflow");
+	}
+}
+
+static room *add_room(hub *h, const char *id, const char *title, bool open, json_t *policy)
+{
+	struct room_listener l = { .send = room_send_cb, .record = NULL, .ctx = h };
+	room *r = room_create(id, title, open, policy, h->cfg->limits.max_room_members, &l);
+	h->rooms = rs_realloc(h->rooms, (h->n_rooms + 1) * sizeof *h->rooms);
+	h->rooms[h->n_rooms++] = r;
+	return r;
+}
+
+room *hub_room(const hub *h, const char *id)
+{
+	for (size_t i = 0; i < h->n_rooms; i++)
+		if (strcmp(room_id(h->rooms[i]), id) == 0)
+			return h->rooms[i];
+	return NULL;
+}
+
+hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io)
+{
+	hub *h = rs_calloc(1, sizeof *h);
+	h->cfg = cfg;
+	h->secret = secret;
+	h->io = *io;
+	h->next_pid = 1;
+	for (size_t i = 0; i < cfg->n_rooms; i++) {
+		const struct config_room *cr = &cfg->rooms[i];
+		add_room(h, cr->id, cr->title, cr->open, cr->policy);
+	}
+	return h;
+}
+
+void hub_destroy(hub *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_rooms; i++)
+		room_destroy(h->rooms[i]);
+	free(h->rooms);
+	free(h);
+}
+
+/* ---- replies -------------------------------------------------------------- */
+
+static void send_json(hub *h, hub_conn *c, json_t *o)
+{
+	rs_msg *m = rs_msg_take_json(o);
+	room_send_cb(h, c, m);
+	rs_msg_unref(m);
+}
+
+static void send_error(hub *h, hub_conn *c, json_t *id, const struct reply *rep)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("error"));
+	json_object_set(o, "re", id ? id : json_null());
+	json_object_set_new(o, "code", json_string(rep->code));
+	json_object_set_new(o, "message", json_string(rep->message));
+	if (rep->field)
+		json_object_set_new(o, "field", json_string(rep->field));
+	metrics_error(rep->code);
+	send_json(h, c, o);
+}
+
+static void send_result(hub *h, hub_conn *c, json_t *id, json_t *data)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("result"));
+	json_object_set(o, "re", id);
+	json_object_set_new(o, "data", data ? data : json_object());
+	send_json(h, c, o);
+}
+
+void hub_conn_error(hub *h, hub_conn *c, const char *code, const char *message)
+{
+	struct reply rep = { .code = code };
+	rs_strlcpy(rep.message, message, sizeof rep.message);
+	send_error(h, c, NULL, &rep);
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+hub_conn *hub_conn_open(hub *h, void *transport, int64_t now)
+{
+	hub_conn tmp = { .transport = transport };
+	if (h->n_conns >= (size_t)h->cfg->limits.max_connections) {
+		hub_conn_error(h, &tmp, "server_full", "the server has no room for another connection");
+		return NULL;
+	}
+	hub_conn *c = rs_calloc(1, sizeof *c);
+	c->transport = transport;
+	c->tokens = h->cfg->limits.rate_burst;
+	c->refilled_ms = now;
+	h->n_conns++;
+	metrics_add("rostrum_connections_accepted_total", 1);
+	return c;
+}
+
+static void leave_room(hub *h, hub_conn *c, int64_t now)
+{
+	(void)h;
+	if (!c->room)
+		return;
+	room_leave(c->room, c->member, now);
+	c->room = NULL;
+	c->member = NULL;
+}
+
+void hub_conn_closed(hub *h, hub_conn *c, int64_t now)
+{
+	if (!c)
+		return;
+	leave_room(h, c, now);
+	assert(h->n_conns > 0);
+	h->n_conns--;
+	free(c);
+}
+
+size_t hub_conn_count(const hub *h)
+{
+	return h->n_conns;
+}
+
+/* Token bucket: rate_per_sec sustained, rate_burst at once. */
+static bool rate_ok(hub *h, hub_conn *c, int64_t now)
+{
+	const struct config_limits *l = &h->cfg->limits;
+	double dt = (double)(now - c->refilled_ms) / 1000.0;
+	c->refilled_ms = now;
+	c->tokens += dt * l->rate_per_sec;
+	if (c->tokens > l->rate_burst)
+		c->tokens = l->rate_burst;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
+/* ---- handlers ------------------------------------------------------------- */
+
+static int h_hello(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
+{
+	(void)c;
+	(void)now;
+	json_t *v = json_object_get(req, "protocol");
+	if (v && !json_is_integer(v))
+		return bad_field(rep, "protocol", "must be an integer");
+	if (v && json_integer_value(v) != PROTOCOL_VERSION)
+		return fail(rep, "version_unsupported", "this server speaks protocol %d",
+			    PROTOCOL_VERSION);
+	rep->data = json_pack("{s:s, s:s, s:i, s:{s:i, s:i, s:i}}", "server", "rostrum", "version",
+			      RS_VERSION, "protocol", PROTOCOL_VERSION, "limits", "max_message_bytes",
+			      h->cfg->limits.max_message_bytes, "rate_per_sec",
+			      h->cfg->limits.rate_per_sec, "rate_burst", h->cfg->limits.rate_burst);
+	return 0;
+}
+
+static int h_ping(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
+{
+	(void)h;
+	(void)c;
+	(void)req;
+	rep->data = json_pack("{s:I}", "t", (json_int_t)now);
+	return 0;
+}
+
+/* Resolves who is joining from the token, or from the open room's defaults. */
+static int join_identity(hub *h, json_t *req, const char *room_name, int64_t now,
+			 struct token_claims *who, struct reply *rep)
+{
+	json_t *tok = json_object_get(req, "token");
+	if (tok && !json_is_string(tok))
+		return bad_field(rep, "token", "must be a string");
+	if (tok) {
+		int rc = token_verify(h->secret, json_string_value(tok), now / 1000, who);
+		if (rc == TOKEN_EXPIRED)
+			return fail(rep, "token_expired", "%s", token_strerror(rc));
+		if (rc != TOKEN_OK)
+			return fail(rep, "bad_token", "%s", token_strerror(rc));
+		if (strcmp(who->room, room_name) != 0)
+			return fail(rep, "wrong_room", "the token is for room '%s'", who->room);
+		return 0;
+	}
+	memset(who, 0, sizeof *who);
+	who->role = RS_ROLE_PARTICIPANT;
+	who->attrs.onsite = ATTRS_ONSITE_UNKNOWN;
+	const char *name = json_string_value(json_object_get(req, "name"));
+	if (!name || !attrs_set_name(&who->attrs, name))
+		return bad_field(rep, "name", "must be 1-64 bytes of UTF-8");
+	return 0;
+}
+
+/* Finds the room to join, creating it when a valid token names a new one. */
+static room *join_room(hub *h, const char *name, bool has_token, struct reply *rep)
+{
+	room *r = hub_room(h, name);
+	if (r) {
+		if (!has_token && !room_is_open(r)) {
+			fail(rep, "room_closed", "room '%s' needs a join token", name);
+			return NULL;
+		}
+		return r;
+	}
+	if (!has_token) {
+		fail(rep, "no_such_room", "there is no room '%s'", name);
+		return NULL;
+	}
+	if (h->n_rooms >= (size_t)h->cfg->limits.max_rooms) {
+		fail(rep, "too_many_rooms", "the server holds its maximum of rooms");
+		return NULL;
+	}
+	return add_room(h, name, name, false, NULL);
+}
+
+static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
+{
+	if (c->room)
+		return fail(rep, "already_joined", "leave room '%s' first", room_id(c->room));
+	const char *name = json_string_value(json_object_get(req, "room"));
+	if (!name || !token_room_id_valid(name))
+		return bad_field(rep, "room", "must be a room id");
+	struct token_claims who;
+	if (join_identity(h, req, name, now, &who, rep))
+		return -1;
+	json_t *attrs = json_object_get(req, "attrs");
+	const char *bad = attrs ? attrs_from_json(&who.attrs, attrs) : NULL;
+	if (bad)
+		return bad_field(rep, bad, "is not a valid attribute");
+	room *r = join_room(h, name, json_object_get(req, "token") != NULL, rep);
+	if (!r)
+		return -1;
+	if (room_join(r, now, h->next_pid, who.role, &who.attrs, c, &c->member) != ROOM_OK)
+		return fail(rep, "room_full", "room '%s' is full", name);
+	h->next_pid++;
+	c->room = r;
+	rep->data = room_snapshot(r);
+	json_object_set_new(rep->data, "you", room_member_json(c->member));
+	return 0;
+}
+
+static int h_leave(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
+{
+	(void)req;
+	(void)rep;
+	leave_room(h, c, now);
+	return 0;
+}
+
+static int h_presence(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
+{
+	(void)h;
+	(void)now;
+	struct rs_attrs a = c->member->attrs;
+	const char *bad = attrs_from_json(&a, json_object_get(req, "attrs"));
+	if (bad)
+		return bad_field(rep, bad, "is not a valid attribute");
+	room_set_attrs(c->room, c->member, &a);
+	return 0;
+}
+
+static const struct route routes[] = {
+	{ "hello", false, h_hello },
+	{ "ping", false, h_ping },
+	{ "join", false, h_join },
+	{ "leave", true, h_leave },
+	{ "presence", true, h_presence },
+};
+
+/* ---- the router ----------------------------------------------------------- */
+
+/* Checks the envelope; on success *type and *id point into msg. */
+static int envelope(json_t *msg, const char **type, json_t **id, struct reply *rep)
+{
+	json_t *t = json_object_get(msg, "type");
+	json_t *i = json_object_get(msg, "id");
+	bool id_ok = i && ((json_is_string(i) && json_string_length(i) <= ID_MAX) ||
+			   json_is_integer(i));
+	*id = id_ok ? i : NULL;
+	if (!json_is_string(t))
+		return fail(rep, "bad_message", "every message needs a string 'type'");
+	if (!id_ok)
+		return fail(rep, "bad_message", "every request needs an 'id' (integer or short string)");
+	*type = json_string_value(t);
+	return 0;
+}
+
+static const struct route *find_route(const char *type)
+{
+	for (size_t i = 0; i < RS_ARRAY_LEN(routes); i++)
+		if (strcmp(routes[i].type, type) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+static int route_request(hub *h, hub_conn *c, json_t *msg, const char *type, int64_t now,
+			 struct reply *rep)
+{
+	const struct route *rt = find_route(type);
+	if (!rt)
+		return fail(rep, "unknown_type", "unknown message type '%.64s'", type);
+	if (rt->needs_room && !c->room)
+		return fail(rep, "not_joined", "join a room first");
+	return rt->fn(h, c, msg, now, rep);
+}
+
+void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t now)
+{
+	metrics_add("rostrum_messages_in_total", 1);
+	struct reply rep = { 0 };
+	if (!rate_ok(h, c, now)) {
+		if (++c->refused_in_row >= FLOOD_CLOSE_AFTER && !c->closing) {
+			c->closing = true;
+			h->io.close(h->io.ctx, c->transport, HUB_CLOSE_POLICY, "message flood");
+		}
+		fail(&rep, "rate_limited", "slow down: at most %d messages a second",
+		     h->cfg->limits.rate_per_sec);
+		send_error(h, c, NULL, &rep);
+		return;
+	}
+	c->refused_in_row = 0;
+	json_error_t je;
+	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	const char *type = NULL;
+	json_t *id = NULL;
+	if (!json_is_object(msg))
+		fail(&rep, "bad_json", "not a JSON object: %s", msg ? "wrong type" : je.text);
+	else if (envelope(msg, &type, &id, &rep) == 0)
+		route_request(h, c, msg, type, now, &rep);
+	if (rep.code)
+		send_error(h, c, id, &rep);
+	else
+		send_result(h, c, id, rep.data);
+	json_decref(msg);
+}
+
+/* ---- health --------------------------------------------------------------- */
+
+static size_t member_total(const hub *h)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < h->n_rooms; i++)
+		n += room_count(h->rooms[i]);
+	return n;
+}
+
+json_t *hub_health(const hub *h, int64_t now)
+{
+	(void)now;
+	return json_pack("{s:s, s:s, s:I, s:I, s:I}", "status", "ok", "version", RS_VERSION,
+			 "rooms", (json_int_t)h->n_rooms, "connections", (json_int_t)h->n_conns,
+			 "participants", (json_int_t)member_total(h));
+}
+
+void hub_update_gauges(const hub *h)
+{
+	metrics_set("rostrum_connections", (double)h->n_conns);
+	metrics_set("rostrum_rooms", (double)h->n_rooms);
+	metrics_set("rostrum_participants", (double)member_total(h));
+}

@@ -1,0 +1,70 @@
+/*
+ * hub: the signaling core — rooms, connections, roles and the message router.
+ *
+ * Sans-IO: the network glue (net.c) hands it whole WebSocket text messages and
+ * the server time, and it answers through the hub_io listener (queue a message
+ * on a connection, close a connection later). It reads no clock and touches no
+ * socket, so tests drive it directly.
+ *
+ * Ownership: the hub owns rooms and hub_conns; net.c owns its transports and
+ * calls hub_conn_closed() before freeing one.
+ */
+#ifndef ROSTRUM_HUB_H
+#define ROSTRUM_HUB_H
+
+#include "config.h"
+#include "msg.h"
+#include "room.h"
+#include "token.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct hub hub;
+typedef struct hub_conn hub_conn;
+
+/* WebSocket close codes the hub uses (RFC 6455 section 7.4 and the 4000 private range). */
+enum hub_close {
+	HUB_CLOSE_GOING_AWAY = 1001,   /* server shutting down */
+	HUB_CLOSE_POLICY = 1008,       /* sustained message flood */
+	HUB_CLOSE_TOO_BIG = 1009,      /* message over max_message_bytes */
+	HUB_CLOSE_TRY_LATER = 1013,    /* server full */
+	HUB_CLOSE_SLOW = 4001,         /* the client does not read: its send queue overflowed */
+	HUB_CLOSE_SUBPROTOCOL = 4002,  /* no or unknown WebSocket subprotocol */
+};
+
+struct hub_io {
+	/* Queue m on transport; take a reference to keep it. Returns -1 when the queue is full. */
+	int (*send)(void *ctx, void *transport, rs_msg *m);
+	/* Close transport soon (after flushing what is queued) with a close code and reason. */
+	void (*close)(void *ctx, void *transport, int code, const char *reason);
+	void *ctx;
+};
+
+/* Creates the hub with the configured rooms. cfg and secret must outlive it. */
+hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io);
+void hub_destroy(hub *h);
+
+/*
+ * A new WebSocket connection. Returns its hub_conn, or NULL when the server is
+ * full: the caller then closes it with HUB_CLOSE_TRY_LATER after the error
+ * message the hub queued.
+ */
+hub_conn *hub_conn_open(hub *h, void *transport, int64_t now);
+/* One complete text message from a client. */
+void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t now);
+/* The connection is gone: leaves its room, frees c. */
+void hub_conn_closed(hub *h, hub_conn *c, int64_t now);
+/* Sends an error not tied to a request (e.g. too_big before closing). */
+void hub_conn_error(hub *h, hub_conn *c, const char *code, const char *message);
+
+/* Health summary for GET /healthz (new reference). */
+json_t *hub_health(const hub *h, int64_t now);
+/* Refreshes the gauges the hub owns (connections, rooms, members) in metrics. */
+void hub_update_gauges(const hub *h);
+/* Number of open connections. */
+size_t hub_conn_count(const hub *h);
+/* Finds a room by id (NULL when absent). */
+room *hub_room(const hub *h, const char *id);
+
+#endif

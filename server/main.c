@@ -1,0 +1,213 @@
+/*
+ * rostrum: command-line entry point.
+ *
+ *   rostrum [--listen HOST:PORT] [--data DIR] [--config FILE]   run the server
+ *   rostrum token ...                                            print a join URL
+ *
+ * Usage errors exit with status 2 and say what is wrong.
+ */
+#include "config.h"
+#include "net.h"
+#include "token.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage_text[] =
+	"usage: rostrum [--listen HOST:PORT] [--data DIR] [--config FILE]\n"
+	"       rostrum token [--config FILE] [--data DIR] --room ROOM\n"
+	"                     --role participant|moderator|captioner|observer --name NAME\n"
+	"                     [--group G] [--region R] [--onsite|--remote] [--label L]\n"
+	"                     [--ttl SECONDS] [--base-url URL] [--caption-url]\n"
+	"       rostrum --help | --version\n"
+	"\n"
+	"With no arguments the server listens on 127.0.0.1:8080, keeps its data in\n"
+	"./rostrum-data and opens the demo room 'plenary'.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "rostrum: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(see rostrum --help)\n");
+	return 2;
+}
+
+/* Applies --config first so that --listen and --data override it. */
+static int load_config(struct rs_config *cfg, const char *path)
+{
+	char err[256];
+	if (path && config_load(cfg, path, err, sizeof err) != 0) {
+		fprintf(stderr, "rostrum: bad config %s: %s\n", path, err);
+		return 2;
+	}
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "data", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+	};
+	const char *listen = NULL, *data = NULL, *conf = NULL;
+	int o;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'l') listen = optarg;
+		else if (o == 'd') data = optarg;
+		else if (o == 'c') conf = optarg;
+		else return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	struct rs_config cfg;
+	config_default(&cfg);
+	int rc = load_config(&cfg, conf);
+	if (!rc && listen && config_set_listen(&cfg, listen))
+		rc = usage_error("--listen wants HOST:PORT, not '%s'", listen);
+	if (!rc && data) {
+		free(cfg.data_dir);
+		cfg.data_dir = rs_strdup(data);
+	}
+	if (!rc)
+		rc = net_run(&cfg);
+	config_free(&cfg);
+	return rc;
+}
+
+struct token_args {
+	const char *conf, *data, *room, *role, *name, *base_url;
+	long ttl;
+	bool caption_url;
+	struct rs_attrs attrs;
+};
+
+static int token_parse_opt(struct token_args *t, int o, const char *arg)
+{
+	switch (o) {
+	case 'c': t->conf = arg; break;
+	case 'd': t->data = arg; break;
+	case 'r': t->room = arg; break;
+	case 'R': t->role = arg; break;
+	case 'n': t->name = arg; break;
+	case 'b': t->base_url = arg; break;
+	case 'C': t->caption_url = true; break;
+	case 'o': t->attrs.onsite = ATTRS_ONSITE; break;
+	case 'm': t->attrs.onsite = ATTRS_REMOTE; break;
+	case 'g':
+		if (!attrs_group_valid(arg))
+			return usage_error("unknown stakeholder group '%s'", arg);
+		rs_strlcpy(t->attrs.group, arg, sizeof t->attrs.group);
+		break;
+	case 'G': rs_strlcpy(t->attrs.region, arg, sizeof t->attrs.region); break;
+	case 'L': rs_strlcpy(t->attrs.label, arg, sizeof t->attrs.label); break;
+	case 't': {
+		char *end;
+		t->ttl = strtol(arg, &end, 10);
+		if (*end || t->ttl <= 0)
+			return usage_error("--ttl wants a positive number of seconds, not '%s'", arg);
+		break;
+	}
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+/* The base of join links: --base-url, the config's public_url, or the listen address. */
+static void token_base_url(const struct token_args *t, const struct rs_config *cfg, char *out,
+			   size_t cap)
+{
+	if (t->base_url)
+		rs_strlcpy(out, t->base_url, cap);
+	else if (cfg->public_url)
+		rs_strlcpy(out, cfg->public_url, cap);
+	else
+		snprintf(out, cap, "%s://%s:%d", cfg->tls_cert ? "https" : "http", cfg->listen_host,
+			 cfg->port);
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '/')
+		out[n - 1] = '\0';
+}
+
+static int token_issue_print(const struct token_args *t, struct rs_config *cfg)
+{
+	struct token_claims c = { .attrs = t->attrs };
+	if (!token_room_id_valid(t->room))
+		return usage_error("'%s' is not a room id (a-z, 0-9, '-', '_')", t->room);
+	if (!attrs_role_parse(t->role, &c.role))
+		return usage_error("unknown role '%s'", t->role);
+	if (!attrs_set_name(&c.attrs, t->name))
+		return usage_error("the name '%s' must be 1-64 bytes of UTF-8", t->name);
+	rs_strlcpy(c.room, t->room, sizeof c.room);
+	c.exp = t->ttl ? (int64_t)time(NULL) + t->ttl : 0;
+	uint8_t secret[TOKEN_SECRET_LEN];
+	const char *dir = t->data ? t->data : cfg->data_dir;
+	if (token_secret_load(dir, secret) != TOKEN_OK) {
+		fprintf(stderr, "rostrum: cannot use data directory %s\n", dir);
+		return 2;
+	}
+	char base[512];
+	token_base_url(t, cfg, base, sizeof base);
+	char *tok = token_issue(secret, &c);
+	if (t->caption_url)
+		printf("%s/caption?token=%s\n", base, tok);
+	else
+		printf("%s/?room=%s&token=%s\n", base, c.room, tok);
+	free(tok);
+	return 0;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "data", required_argument, NULL, 'd' },
+		{ "room", required_argument, NULL, 'r' }, { "role", required_argument, NULL, 'R' },
+		{ "name", required_argument, NULL, 'n' }, { "group", required_argument, NULL, 'g' },
+		{ "region", required_argument, NULL, 'G' }, { "label", required_argument, NULL, 'L' },
+		{ "onsite", no_argument, NULL, 'o' }, { "remote", no_argument, NULL, 'm' },
+		{ "ttl", required_argument, NULL, 't' }, { "base-url", required_argument, NULL, 'b' },
+		{ "caption-url", no_argument, NULL, 'C' }, { NULL, 0, NULL, 0 },
+	};
+	struct token_args t = { .attrs.onsite = ATTRS_ONSITE_UNKNOWN };
+	int o, rc;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if ((rc = token_parse_opt(&t, o, optarg)) != 0)
+			return rc > 0 ? rc : usage_error("unknown or incomplete option '%s'",
+							 argv[optind - 1]);
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (t.caption_url && !t.role)
+		t.role = "captioner";
+	if (t.caption_url && !t.name)
+		t.name = "Captioner";
+	if (!t.room || !t.role || !t.name)
+		return usage_error("token needs %s", "--room, --role and --name");
+	struct rs_config cfg;
+	config_default(&cfg);
+	rc = load_config(&cfg, t.conf);
+	if (!rc)
+		rc = token_issue_print(&t, &cfg);
+	config_free(&cfg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("rostrum %s\n", RS_VERSION);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
+	return cmd_serve(argc, argv);
+}

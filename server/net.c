@@ -1,0 +1,480 @@
+#include "net.h"
+#include "api.h"
+#include "hub.h"
+#include "metrics.h"
+#include "token.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_SUBPROTOCOL "rostrum.v1"
+#define LAG_PERIOD_MS 250
+#define SHUTDOWN_GRACE_MS 2000
+
+#ifndef ROSTRUM_WEBROOT
+#define ROSTRUM_WEBROOT "web-client"
+#endif
+
+/* One WebSocket connection: its queue of outgoing frames and its input buffer. */
+struct ws_conn {
+	struct lws *wsi;
+	hub_conn *hc;            /* owned by the hub */
+	rs_msg **queue;          /* ring of references */
+	size_t q_head, q_len;
+	struct rs_buf rx;        /* a message being reassembled from fragments */
+	bool rx_discard;         /* the current message went over the limit */
+	int close_code;          /* non-zero: close once the queue is flushed */
+	char close_reason[64];
+	struct lws_dll2 node;    /* in net.conns */
+};
+
+/* One HTTP transaction for the API. */
+struct http_tx {
+	struct rs_buf body_in;
+	struct api_response resp;
+	size_t sent;
+	bool too_big;
+};
+
+struct net {
+	/* passed in */
+	struct rs_config *cfg;
+	/* owned */
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	hub *hub;
+	struct api_ctx api;
+	uint8_t secret[TOKEN_SECRET_LEN];
+	struct lws_dll2_owner conns;
+	lws_sorted_usec_list_t lag_sul;
+	int64_t lag_due_ms;
+	int64_t wall_base_ms, mono_base_ms;
+	bool stopping;
+	int64_t stop_deadline;
+};
+
+static struct net *the_net;           /* for the signal handler only */
+static volatile sig_atomic_t got_signal;
+
+/* Server time: wall-clock based but advancing monotonically. */
+static int64_t net_now(const struct net *n)
+{
+	return n->wall_base_ms + (rs_mono_ms() - n->mono_base_ms);
+}
+
+/* ---- outgoing queue -------------------------------------------------------- */
+
+static int io_send(void *ctx, void *transport, rs_msg *m)
+{
+	struct net *n = ctx;
+	struct ws_conn *c = transport;
+	size_t cap = (size_t)n->cfg->limits.send_queue;
+	if (c->close_code)
+		return 0;
+	if (c->q_len == cap)
+		return -1;
+	c->queue[(c->q_head + c->q_len++) % cap] = rs_msg_ref(m);
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static void io_close(void *ctx, void *transport, int code, const char *reason)
+{
+	(void)ctx;
+	struct ws_conn *c = transport;
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	rs_strlcpy(c->close_reason, reason, sizeof c->close_reason);
+	lws_callback_on_writable(c->wsi);
+}
+
+static void drop_queue(struct net *n, struct ws_conn *c)
+{
+	size_t cap = (size_t)n->cfg->limits.send_queue;
+	while (c->q_len) {
+		rs_msg_unref(c->queue[c->q_head]);
+		c->q_head = (c->q_head + 1) % cap;
+		c->q_len--;
+	}
+}
+
+/* Writes one queued frame; returns -1 to close the connection. */
+static int ws_writable(struct net *n, struct ws_conn *c)
+{
+	size_t cap = (size_t)n->cfg->limits.send_queue;
+	bool flush_first = c->close_code && c->close_code != HUB_CLOSE_SLOW;
+	if (c->close_code && (!c->q_len || !flush_first)) {
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	if (!c->q_len)
+		return 0;
+	rs_msg *m = c->queue[c->q_head];
+	c->q_head = (c->q_head + 1) % cap;
+	c->q_len--;
+	size_t len = rs_msg_len(m);
+	int w = lws_write(c->wsi, rs_msg_payload(m), len, LWS_WRITE_TEXT);
+	rs_msg_unref(m);
+	if (w < (int)len)
+		return -1;
+	if (c->q_len || c->close_code)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* ---- WebSocket ------------------------------------------------------------- */
+
+static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
+{
+	memset(c, 0, sizeof *c);
+	c->wsi = wsi;
+	c->queue = rs_calloc((size_t)n->cfg->limits.send_queue, sizeof *c->queue);
+	lws_dll2_add_tail(&c->node, &n->conns);
+	if (n->stopping) {
+		io_close(n, c, HUB_CLOSE_GOING_AWAY, "server shutting down");
+		return;
+	}
+	c->hc = hub_conn_open(n->hub, c, net_now(n));
+	if (!c->hc)
+		io_close(n, c, HUB_CLOSE_TRY_LATER, "server full");
+}
+
+static void ws_closed(struct net *n, struct ws_conn *c)
+{
+	if (!c->queue)
+		return; /* never established */
+	hub_conn_closed(n->hub, c->hc, net_now(n));
+	c->hc = NULL;
+	drop_queue(n, c);
+	free(c->queue);
+	c->queue = NULL;
+	free(c->rx.p);
+	c->rx = (struct rs_buf){ 0 };
+	lws_dll2_remove(&c->node);
+}
+
+/* Reassembles fragments; hands whole messages to the hub, refuses oversized ones. */
+static void ws_receive(struct net *n, struct ws_conn *c, const void *in, size_t len)
+{
+	struct lws *wsi = c->wsi;
+	if (!c->hc || c->close_code)
+		return;
+	if (lws_is_first_fragment(wsi)) {
+		c->rx.len = 0;
+		c->rx_discard = false;
+	}
+	if (!c->rx_discard && c->rx.len + len > (size_t)n->cfg->limits.max_message_bytes) {
+		c->rx_discard = true;
+		metrics_add("rostrum_oversized_messages_total", 1);
+		hub_conn_error(n->hub, c->hc, "too_big", "message over the size limit");
+		io_close(n, c, HUB_CLOSE_TOO_BIG, "message too big");
+	}
+	if (!c->rx_discard)
+		rs_buf_append(&c->rx, in, len);
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) || c->rx_discard)
+		return;
+	if (lws_frame_is_binary(wsi))
+		hub_conn_error(n->hub, c->hc, "bad_message", "signaling messages are JSON text");
+	else
+		hub_conn_input(n->hub, c->hc, c->rx.p ? c->rx.p : "", c->rx.len, net_now(n));
+	c->rx.len = 0;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		 size_t len)
+{
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	struct ws_conn *c = user;
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		ws_established(n, c, wsi);
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		ws_receive(n, c, in, len);
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return ws_writable(n, c);
+	case LWS_CALLBACK_CLOSED:
+		ws_closed(n, c);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+struct hdr_ctx {
+	struct lws *wsi;
+	char buf[512];
+};
+
+static const char *http_header(void *ctx, const char *name)
+{
+	struct hdr_ctx *h = ctx;
+	char key[64];
+	snprintf(key, sizeof key, "%s:", name);
+	int n = lws_hdr_custom_copy(h->wsi, h->buf, sizeof h->buf, key, (int)strlen(key));
+	if (n < 0)
+		return NULL;
+	return h->buf;
+}
+
+/* Collects the decoded query arguments into req->args (storage in store). */
+static void http_args(struct lws *wsi, struct api_request *req, char *store, size_t cap)
+{
+	size_t used = 0;
+	for (int i = 0; i < API_MAX_ARGS && used < cap; i++) {
+		int got = lws_hdr_copy_fragment(wsi, store + used, (int)(cap - used),
+						WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (got < 0)
+			break;
+		req->args[req->n_args++] = store + used;
+		used += (size_t)got + 1;
+	}
+}
+
+static int http_send_headers(struct lws *wsi, struct http_tx *tx)
+{
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+			*end = buf + sizeof buf - 1;
+	if (lws_add_http_common_headers(wsi, (unsigned int)tx->resp.status, tx->resp.content_type,
+					tx->resp.body_len, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* Runs the API for the current request and starts the response. */
+static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, const char *method)
+{
+	char path[512], args[2048];
+	struct hdr_ctx hc = { .wsi = wsi };
+	struct api_request req = { .method = method, .path = path, .header = http_header,
+				   .header_ctx = &hc };
+	if (lws_hdr_copy(wsi, path, sizeof path,
+			 strcmp(method, "POST") == 0 ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)
+		rs_strlcpy(path, "/", sizeof path);
+	http_args(wsi, &req, args, sizeof args);
+	req.body = tx->body_in.p;
+	req.body_len = tx->body_in.len;
+	if (tx->too_big) {
+		tx->resp = (struct api_response){ .status = 413, .content_type = "text/plain",
+						  .body = rs_strdup("request body too large\n") };
+		tx->resp.body_len = strlen(tx->resp.body);
+	} else {
+		api_handle(&n->api, &req, net_now(n), &tx->resp);
+	}
+	return http_send_headers(wsi, tx);
+}
+
+static int http_writable(struct lws *wsi, struct http_tx *tx)
+{
+	unsigned char buf[LWS_PRE + 16384];
+	size_t left = tx->resp.body_len - tx->sent;
+	size_t chunk = left < sizeof buf - LWS_PRE ? left : sizeof buf - LWS_PRE;
+	bool last = chunk == left;
+	if (chunk)
+		memcpy(buf + LWS_PRE, tx->resp.body + tx->sent, chunk);
+	if (lws_write(wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
+	    (int)chunk)
+		return -1;
+	tx->sent += chunk;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void http_tx_reset(struct http_tx *tx)
+{
+	free(tx->body_in.p);
+	api_response_free(&tx->resp);
+	memset(tx, 0, sizeof *tx);
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	struct http_tx *tx = user;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		http_tx_reset(tx);
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+			return 0; /* wait for the body */
+		return http_dispatch(n, wsi, tx, "GET");
+	case LWS_CALLBACK_HTTP_BODY:
+		if (tx->body_in.len + len > API_MAX_BODY)
+			tx->too_big = true;
+		else
+			rs_buf_append(&tx->body_in, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return http_dispatch(n, wsi, tx, "POST");
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return tx->resp.content_type ? http_writable(wsi, tx) : 0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		http_tx_reset(tx);
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED:
+		/* A WebSocket without our subprotocol lands on the default protocol. */
+		lws_close_reason(wsi, (enum lws_close_status)HUB_CLOSE_SUBPROTOCOL,
+				 (unsigned char *)"subprotocol " WS_SUBPROTOCOL " required", 30);
+		return -1;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+/* ---- timers and signals ---------------------------------------------------- */
+
+/* Measures how late the loop runs a timer that should fire every LAG_PERIOD_MS. */
+static void lag_tick(lws_sorted_usec_list_t *sul)
+{
+	struct net *n = lws_container_of(sul, struct net, lag_sul);
+	int64_t now = rs_mono_ms();
+	double lag = (double)(now - n->lag_due_ms);
+	n->api.loop_lag_ms = lag < 0 ? 0 : lag;
+	metrics_set("rostrum_loop_lag_ms", n->api.loop_lag_ms);
+	if (n->api.loop_lag_ms > metrics_get("rostrum_loop_lag_max_ms"))
+		metrics_set("rostrum_loop_lag_max_ms", n->api.loop_lag_ms);
+	n->lag_due_ms = now + LAG_PERIOD_MS;
+	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	got_signal = 1;
+	if (the_net && the_net->ctx)
+		lws_cancel_service(the_net->ctx);
+}
+
+static void begin_shutdown(struct net *n)
+{
+	n->stopping = true;
+	n->stop_deadline = rs_mono_ms() + SHUTDOWN_GRACE_MS;
+	rs_log(RS_LOG_INFO, "shutting down: closing %u connections", n->conns.count);
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&n->conns)) {
+		struct ws_conn *c = lws_container_of(d, struct ws_conn, node);
+		io_close(n, c, HUB_CLOSE_GOING_AWAY, "server shutting down");
+	} lws_end_foreach_dll(d);
+}
+
+/* ---- setup ----------------------------------------------------------------- */
+
+static const struct lws_protocols protocols[] = {
+	{ "http", cb_http, sizeof(struct http_tx), 0, 0, NULL, 0 },
+	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static struct lws_http_mount mounts[3];
+
+static void setup_mounts(const char *web_root)
+{
+	mounts[0] = (struct lws_http_mount){ .mount_next = &mounts[1], .mountpoint = "/healthz",
+		.origin = "http", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 8 };
+	mounts[1] = (struct lws_http_mount){ .mount_next = &mounts[2], .mountpoint = "/metrics",
+		.origin = "http", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 8 };
+	mounts[2] = (struct lws_http_mount){ .mountpoint = "/", .origin = web_root,
+		.def = "index.html", .origin_protocol = LWSMPRO_FILE, .mountpoint_len = 1 };
+}
+
+static void print_banner(struct net *n)
+{
+	int port = lws_get_vhost_listen_port(n->vhost);
+	const char *scheme = n->cfg->tls_cert ? "https" : "http";
+	printf("rostrum %s listening on %s://%s:%d/\n", RS_VERSION, scheme, n->cfg->listen_host, port);
+	for (size_t i = 0; i < n->cfg->n_rooms; i++)
+		if (n->cfg->rooms[i].open)
+			printf("open room '%s': %s://%s:%d/?room=%s\n", n->cfg->rooms[i].id, scheme,
+			       n->cfg->listen_host, port, n->cfg->rooms[i].id);
+	fflush(stdout);
+}
+
+static int create_context(struct net *n)
+{
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = n->cfg->port;
+	info.iface = n->cfg->listen_host;
+	info.protocols = protocols;
+	info.mounts = mounts;
+	info.user = n;
+	info.vhost_name = "rostrum";
+	info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
+		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.fd_limit_per_thread = (unsigned int)n->cfg->limits.max_connections + 256;
+	if (n->cfg->tls_cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = n->cfg->tls_cert;
+		info.ssl_private_key_filepath = n->cfg->tls_key;
+	}
+	n->ctx = lws_create_context(&info);
+	if (!n->ctx)
+		return -1;
+	n->vhost = lws_create_vhost(n->ctx, &info);
+	return n->vhost ? 0 : -1;
+}
+
+int net_run(struct rs_config *cfg)
+{
+	struct net *n = rs_calloc(1, sizeof *n);
+	n->cfg = cfg;
+	n->wall_base_ms = rs_wall_ms();
+	n->mono_base_ms = rs_mono_ms();
+	if (token_secret_load(cfg->data_dir, n->secret) != TOKEN_OK) {
+		fprintf(stderr, "rostrum: cannot use data directory %s\n", cfg->data_dir);
+		free(n);
+		return 2;
+	}
+	struct hub_io io = { .send = io_send, .close = io_close, .ctx = n };
+	n->hub = hub_create(cfg, n->secret, &io);
+	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n) };
+	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
+	lws_set_log_level(LLL_ERR, NULL);
+	if (create_context(n)) {
+		fprintf(stderr, "rostrum: cannot listen on %s:%d\n", cfg->listen_host, cfg->port);
+		if (n->ctx)
+			lws_context_destroy(n->ctx);
+		hub_destroy(n->hub);
+		free(n);
+		return 2;
+	}
+	the_net = n;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	metrics_set("rostrum_loop_lag_ms", 0);
+	metrics_set("rostrum_loop_lag_max_ms", 0);
+	n->lag_due_ms = rs_mono_ms() + LAG_PERIOD_MS;
+	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
+	print_banner(n);
+	while (lws_service(n->ctx, 0) >= 0) {
+		if (got_signal && !n->stopping)
+			begin_shutdown(n);
+		if (n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline))
+			break;
+	}
+	lws_sul_cancel(&n->lag_sul);
+	lws_context_destroy(n->ctx);
+	hub_destroy(n->hub);
+	the_net = NULL;
+	free(n);
+	rs_log(RS_LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* Configuration: the embedded default, the example file, and every rejection. */
+#include "check.h"
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_default(void)
+{
+	struct rs_config c;
+	config_default(&c);
+	CHECK_STR(c.listen_host, "127.0.0.1");
+	CHECK(c.port == 8080);
+	CHECK_STR(c.data_dir, "./rostrum-data");
+	CHECK(c.n_rooms == 1);
+	CHECK(config_room(&c, "plenary") && config_room(&c, "plenary")->open);
+	config_free(&c);
+}
+
+static void test_example_file(void)
+{
+	const char *src = getenv("ROSTRUM_SOURCE");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/server/rostrum.example.json", src ? src : ".");
+	struct rs_config c;
+	char err[256] = "";
+	config_default(&c);
+	int rc = config_load(&c, path, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "example: %s\n", err);
+	CHECK(rc == 0);
+	CHECK(c.n_rooms >= 2);
+	config_free(&c);
+}
+
+static const struct {
+	const char *json;
+	const char *want; /* a substring of the error */
+} bad[] = {
+	{ "{", "line 1" },
+	{ "[]", "JSON object" },
+	{ "{\"lisen\": \"x\"}", "unknown key 'lisen'" },
+	{ "{\"listen\": \"nohost\"}", "listen" },
+	{ "{\"listen\": \"h:99999\"}", "listen" },
+	{ "{\"limits\": {\"max_connections\": 0}}", "max_connections" },
+	{ "{\"limits\": {\"bogus\": 1}}", "unknown key 'bogus'" },
+	{ "{\"rooms\": [{\"id\": \"Bad Id\"}]}", "room 'id'" },
+	{ "{\"rooms\": [{\"id\": \"a\"}, {\"id\": \"a\"}]}", "twice" },
+	{ "{\"rooms\": [{\"id\": \"a\", \"open\": 1}]}", "'open'" },
+	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": []}]}", "'policy'" },
+	{ "{\"tls\": {\"cert\": \"c.pem\"}}", "both" },
+	{ "{\"rtc\": {\"udp_port_min\": 5000, \"udp_port_max\": 4000}}", "below" },
+	{ "{\"data_dir\": 5}", "'data_dir'" },
+};
+
+static void test_rejections(void)
+{
+	for (size_t i = 0; i < RS_ARRAY_LEN(bad); i++) {
+		struct rs_config c;
+		char err[256] = "";
+		config_default(&c);
+		CHECK(config_parse(&c, bad[i].json, err, sizeof err) == -1);
+		if (!strstr(err, bad[i].want))
+			fprintf(stderr, "case %zu: got '%s', want '%s'\n", i, err, bad[i].want);
+		CHECK(strstr(err, bad[i].want) != NULL);
+		config_free(&c);
+	}
+}
+
+static void test_listen_forms(void)
+{
+	struct rs_config c;
+	config_default(&c);
+	CHECK(config_set_listen(&c, "[::1]:9000") == 0);
+	CHECK_STR(c.listen_host, "::1");
+	CHECK(c.port == 9000);
+	CHECK(config_set_listen(&c, "0.0.0.0:0") == 0 && c.port == 0);
+	CHECK(config_set_listen(&c, ":80") == -1);
+	CHECK(config_set_listen(&c, "host:") == -1);
+	config_free(&c);
+}
+
+int main(void)
+{
+	test_default();
+	test_example_file();
+	test_rejections();
+	test_listen_forms();
+	return check_done();
+}
