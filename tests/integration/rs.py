@@ -7,12 +7,16 @@ import json
 import os
 import re
 import signal
+import sys
 import subprocess
 import tempfile
 import time
 import urllib.request
 
 import websockets
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from schema_check import validate  # noqa: E402
 
 BIN = os.environ.get("ROSTRUM_BIN", "build/server/rostrum")
 SOURCE = os.environ.get("ROSTRUM_SOURCE", ".")
@@ -96,6 +100,7 @@ class Client:
 
     async def _pump(self, timeout):
         msg = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        validate(msg)  # everything the server sends is documented
         if msg.get("type") in ("result", "error") and msg.get("re") is not None:
             self.replies[msg["re"]] = msg
         else:
