@@ -1,6 +1,8 @@
 #include "api.h"
 #include "metrics.h"
+#include "transcript.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,12 +52,84 @@ static void get_metrics(struct api_ctx *ctx, struct api_response *resp)
 	respond(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
+/* POST /caption/ROOM and GET /caption/ROOM/seq: captioning software, unchanged. */
+static void caption_url(struct api_ctx *ctx, const struct api_request *req, int64_t now,
+			struct api_response *resp)
+{
+	char room[TOKEN_ROOM_MAX + 1];
+	const char *p = req->path + strlen("/caption/");
+	size_t n = strcspn(p, "/");
+	bool seq_form = strcmp(p + n, "/seq") == 0;
+	if (n == 0 || n > TOKEN_ROOM_MAX || (p[n] && !seq_form))
+		return respond_text(resp, 404, "not found\n");
+	snprintf(room, sizeof room, "%.*s", (int)n, p);
+	struct hub_caption_http hreq = {
+		.room = room, .token = api_arg(req, "token"), .method = req->method,
+		.seq_form = seq_form,
+		.push = { .seq = api_arg(req, "seq"), .lang = api_arg(req, "lang"),
+			  .content_language = req->header ? req->header(req->header_ctx,
+									"content-language") : NULL,
+			  .body = req->body, .body_len = req->body_len },
+	};
+	struct caption_http_reply rep;
+	bool deferred = false;
+	hub_caption_http(ctx->hub, &hreq, now, &rep, ctx->on_ack, req->waiter, &deferred);
+	respond_text(resp, rep.status, rep.body);
+	resp->deferred = deferred;
+}
+
+/* May this token read the room's transcript? Moderators and observers of the room may. */
+static bool transcript_allowed(struct api_ctx *ctx, const char *room, const char *token,
+			       int64_t now)
+{
+	struct token_claims cl;
+	if (!token || token_verify(hub_secret(ctx->hub), token, now / 1000, &cl) != TOKEN_OK)
+		return false;
+	return strcmp(cl.room, room) == 0 &&
+	       (cl.role == RS_ROLE_MODERATOR || cl.role == RS_ROLE_OBSERVER);
+}
+
+/* GET /api/rooms/ROOM/transcript.FMT?token=T[&lang=L] */
+static void transcript_url(struct api_ctx *ctx, const struct api_request *req, int64_t now,
+			   struct api_response *resp)
+{
+	char room[TOKEN_ROOM_MAX + 1], fmt_name[8];
+	const char *p = req->path + strlen("/api/rooms/");
+	size_t n = strcspn(p, "/");
+	if (n == 0 || n > TOKEN_ROOM_MAX || strncmp(p + n, "/transcript.", 12) != 0 ||
+	    strlen(p + n + 12) >= sizeof fmt_name)
+		return respond_text(resp, 404, "not found\n");
+	snprintf(room, sizeof room, "%.*s", (int)n, p);
+	snprintf(fmt_name, sizeof fmt_name, "%s", p + n + 12);
+	enum transcript_format fmt;
+	if (!transcript_format_parse(fmt_name, &fmt))
+		return respond_text(resp, 404, "unknown transcript format\n");
+	if (strcmp(req->method, "GET") != 0)
+		return respond_text(resp, 405, "method not allowed\n");
+	if (!transcript_allowed(ctx, room, api_arg(req, "token"), now))
+		return respond_text(resp, 403, "a moderator or observer token for this room is needed\n");
+	json_t *records = recorder_records(hub_recorder(ctx->hub), room);
+	if (!records)
+		return respond_text(resp, 404, "no transcript for this room yet\n");
+	struct transcript_opts opts = { .lang = api_arg(req, "lang") };
+	char *out;
+	size_t len;
+	int rc = transcript_export(records, fmt, &opts, &out, &len, NULL);
+	if (rc != TRANSCRIPT_OK)
+		return respond_text(resp, 400, transcript_strerror(rc));
+	respond(resp, 200, transcript_content_type(fmt), out, len);
+}
+
 void api_handle(struct api_ctx *ctx, const struct api_request *req, int64_t now,
 		struct api_response *resp)
 {
 	metrics_add("rostrum_http_requests_total", 1);
 	bool get = strcmp(req->method, "GET") == 0;
-	if (strcmp(req->path, "/healthz") == 0 && get)
+	if (strncmp(req->path, "/caption/", 9) == 0)
+		caption_url(ctx, req, now, resp);
+	else if (strncmp(req->path, "/api/rooms/", 11) == 0)
+		transcript_url(ctx, req, now, resp);
+	else if (strcmp(req->path, "/healthz") == 0 && get)
 		get_healthz(ctx, now, resp);
 	else if (strcmp(req->path, "/metrics") == 0 && get)
 		get_metrics(ctx, resp);

@@ -26,6 +26,7 @@ struct api_request {
 	/* Looks up a request header by lower-case name ("x-timestamp"); NULL when absent. */
 	const char *(*header)(void *ctx, const char *name);
 	void *header_ctx;
+	void *waiter;            /* identifies this transaction for a deferred answer */
 };
 
 struct api_response {
@@ -33,12 +34,15 @@ struct api_response {
 	const char *content_type;
 	char *body;              /* malloc'd, owned by the response */
 	size_t body_len;
+	bool deferred;           /* wait for ctx->on_ack(waiter, status) before answering */
 };
 
 struct api_ctx {
 	hub *hub;
 	int64_t started_ms;      /* server time at start, for uptime */
 	double loop_lag_ms;      /* last measured event-loop lag */
+	/* Completes a deferred answer: RECORDER_OK sends it, anything else answers 503. */
+	recorder_ack_fn on_ack;
 };
 
 /* Answers one request; always fills resp (404 for unknown paths). */

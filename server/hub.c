@@ -1,8 +1,8 @@
-#include "hub.h"
+#include "hub_internal.h"
+#include "floor_msg.h"
 #include "metrics.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,37 +12,6 @@
 /* A client that keeps sending after this many refused messages in a row is cut off. */
 #define FLOOD_CLOSE_AFTER 200
 
-struct hub_conn {
-	void *transport;              /* borrowed: net.c's connection */
-	room *room;                   /* borrowed: the room joined, or NULL */
-	struct room_member *member;   /* owned by room */
-	double tokens;                /* rate-limit bucket */
-	int64_t refilled_ms;
-	int refused_in_row;
-	bool closing;
-};
-
-struct hub {
-	/* passed in */
-	const struct rs_config *cfg;
-	const uint8_t *secret;
-	struct hub_io io;
-	/* owned */
-	room **rooms;
-	size_t n_rooms;
-	size_t n_conns;
-	uint32_t next_pid;
-	int64_t started_ms;
-};
-
-/* The outcome of one request: data for a result, or an error code and text. */
-struct reply {
-	json_t *data;
-	const char *code;
-	char message[256];
-	const char *field;
-};
-
 typedef int (*route_fn)(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
 
 struct route {
@@ -51,10 +20,7 @@ struct route {
 	route_fn fn;
 };
 
-static int fail(struct reply *rep, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct reply *rep, const char *code, const char *fmt, ...)
+int hub_fail(struct reply *rep, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -64,18 +30,18 @@ static int fail(struct reply *rep, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+#define fail hub_fail
+
 static int bad_field(struct reply *rep, const char *field, const char *why)
 {
 	rep->field = field;
 	return fail(rep, "bad_field", "field '%s' %s", field, why);
 }
 
-/* ---- rooms ---------------------------------------------------------------- */
+/* ---- sending ---------------------------------------------------------------- */
 
-static void room_send_cb(void *ctx, void *conn, rs_msg *m)
+void hub_send(hub *h, hub_conn *c, rs_msg *m)
 {
-	hub *h = ctx;
-	hub_conn *c = conn;
 	if (c->closing)
 		return;
 	metrics_add("rostrum_messages_out_total", 1);
@@ -86,29 +52,120 @@ static void room_send_cb(void *ctx, void *conn, rs_msg *m)
 	}
 }
 
-static room *add_room(hub *h, const char *id, const char *title, bool open, json_t *policy)
+void hub_send_json(hub *h, hub_conn *c, json_t *o)
 {
-	struct room_listener l = { .send = room_send_cb, .record = NULL, .ctx = h };
-	room *r = room_create(id, title, open, policy, h->cfg->limits.max_room_members, &l);
-	h->rooms = rs_realloc(h->rooms, (h->n_rooms + 1) * sizeof *h->rooms);
-	h->rooms[h->n_rooms++] = r;
-	return r;
+	rs_msg *m = rs_msg_take_json(o);
+	hub_send(h, c, m);
+	rs_msg_unref(m);
 }
 
-room *hub_room(const hub *h, const char *id)
+void hub_send_reply(hub *h, hub_conn *c, json_t *id, const struct reply *rep)
+{
+	json_t *o = json_object();
+	if (rep->code) {
+		json_object_set_new(o, "type", json_string("error"));
+		json_object_set(o, "re", id ? id : json_null());
+		json_object_set_new(o, "code", json_string(rep->code));
+		json_object_set_new(o, "message", json_string(rep->message));
+		if (rep->field)
+			json_object_set_new(o, "field", json_string(rep->field));
+		metrics_error(rep->code);
+	} else {
+		json_object_set_new(o, "type", json_string("result"));
+		json_object_set(o, "re", id);
+		json_object_set_new(o, "data", rep->data ? rep->data : json_object());
+	}
+	hub_send_json(h, c, o);
+}
+
+void hub_conn_error(hub *h, hub_conn *c, const char *code, const char *message)
+{
+	struct reply rep = { .code = code };
+	rs_strlcpy(rep.message, message, sizeof rep.message);
+	hub_send_reply(h, c, NULL, &rep);
+}
+
+/* ---- rooms ------------------------------------------------------------------ */
+
+static void room_send_cb(void *ctx, void *conn, rs_msg *m)
+{
+	hub_send(ctx, conn, m);
+}
+
+int hub_record(hub *h, struct hroom *hr, json_t *rec, recorder_ack_fn fn, void *ctx)
+{
+	return recorder_append(h->rec, room_id(hr->room), room_title(hr->room), rec, fn, ctx);
+}
+
+static void room_record_cb(void *ctx, room *r, json_t *rec)
+{
+	hub *h = ctx;
+	struct hroom *hr = hub_hroom(h, room_id(r));
+	if (hr && hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
+		rs_log(RS_LOG_WARN, "room %s: a %s record was not journaled", room_id(r),
+		       json_string_value(json_object_get(rec, "kind")));
+}
+
+/* Reads the caption language of a room policy ("captions": {"lang": "en"}). */
+static const char *policy_lang(json_t *policy)
+{
+	const char *lang = json_string_value(json_object_get(json_object_get(policy, "captions"),
+							     "lang"));
+	return lang ? lang : "en";
+}
+
+static struct hroom *add_room(hub *h, const char *id, const char *title, bool open, json_t *policy)
+{
+	struct room_listener l = { .send = room_send_cb, .record = room_record_cb, .ctx = h };
+	struct hroom *hr = rs_calloc(1, sizeof *hr);
+	hr->hub = h;
+	hr->room = room_create(id, title, open, policy, h->cfg->limits.max_room_members, &l);
+	struct floor_policy fp;
+	char err[256];
+	if (floor_msg_policy(policy, &fp, err, sizeof err) != 0)
+		floor_policy_default(&fp); /* config_parse validated configured rooms */
+	hr->floor = floor_create(&fp);
+	int cerr;
+	hr->cap = caption_room_create(policy_lang(policy), NULL, &cerr);
+	if (!hr->cap)
+		hr->cap = caption_room_create("en", NULL, &cerr);
+	assert(hr->cap);
+	hr->cap_due = CAPTION_NO_DEADLINE;
+	h->rooms = rs_realloc(h->rooms, (h->n_rooms + 1) * sizeof *h->rooms);
+	h->rooms[h->n_rooms++] = hr;
+	return hr;
+}
+
+struct hroom *hub_hroom(const hub *h, const char *id)
 {
 	for (size_t i = 0; i < h->n_rooms; i++)
-		if (strcmp(room_id(h->rooms[i]), id) == 0)
+		if (strcmp(room_id(h->rooms[i]->room), id) == 0)
 			return h->rooms[i];
 	return NULL;
 }
 
-hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io)
+struct hroom *hub_hroom_ensure(hub *h, const char *id)
+{
+	struct hroom *hr = hub_hroom(h, id);
+	if (!hr && h->n_rooms < (size_t)h->cfg->limits.max_rooms)
+		hr = add_room(h, id, id, false, NULL);
+	return hr;
+}
+
+room *hub_room(const hub *h, const char *id)
+{
+	struct hroom *hr = hub_hroom(h, id);
+	return hr ? hr->room : NULL;
+}
+
+hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io,
+		recorder *rec)
 {
 	hub *h = rs_calloc(1, sizeof *h);
 	h->cfg = cfg;
 	h->secret = secret;
 	h->io = *io;
+	h->rec = rec;
 	h->next_pid = 1;
 	for (size_t i = 0; i < cfg->n_rooms; i++) {
 		const struct config_room *cr = &cfg->rooms[i];
@@ -121,51 +178,27 @@ void hub_destroy(hub *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->n_rooms; i++)
-		room_destroy(h->rooms[i]);
+	for (size_t i = 0; i < h->n_rooms; i++) {
+		room_destroy(h->rooms[i]->room);
+		floor_destroy(h->rooms[i]->floor);
+		caption_room_destroy(h->rooms[i]->cap);
+		free(h->rooms[i]);
+	}
 	free(h->rooms);
 	free(h);
 }
 
-/* ---- replies -------------------------------------------------------------- */
-
-static void send_json(hub *h, hub_conn *c, json_t *o)
+const uint8_t *hub_secret(const hub *h)
 {
-	rs_msg *m = rs_msg_take_json(o);
-	room_send_cb(h, c, m);
-	rs_msg_unref(m);
+	return h->secret;
 }
 
-static void send_error(hub *h, hub_conn *c, json_t *id, const struct reply *rep)
+recorder *hub_recorder(const hub *h)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "type", json_string("error"));
-	json_object_set(o, "re", id ? id : json_null());
-	json_object_set_new(o, "code", json_string(rep->code));
-	json_object_set_new(o, "message", json_string(rep->message));
-	if (rep->field)
-		json_object_set_new(o, "field", json_string(rep->field));
-	metrics_error(rep->code);
-	send_json(h, c, o);
+	return h->rec;
 }
 
-static void send_result(hub *h, hub_conn *c, json_t *id, json_t *data)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "type", json_string("result"));
-	json_object_set(o, "re", id);
-	json_object_set_new(o, "data", data ? data : json_object());
-	send_json(h, c, o);
-}
-
-void hub_conn_error(hub *h, hub_conn *c, const char *code, const char *message)
-{
-	struct reply rep = { .code = code };
-	rs_strlcpy(rep.message, message, sizeof rep.message);
-	send_error(h, c, NULL, &rep);
-}
-
-/* ---- connections ---------------------------------------------------------- */
+/* ---- connections ------------------------------------------------------------ */
 
 hub_conn *hub_conn_open(hub *h, void *transport, int64_t now)
 {
@@ -183,14 +216,29 @@ hub_conn *hub_conn_open(hub *h, void *transport, int64_t now)
 	return c;
 }
 
+static void drop_pending(hub *h, hub_conn *c)
+{
+	recorder_cancel(h->rec, c);
+	while (c->pending_len) {
+		json_decref(c->pending[c->pending_head]);
+		c->pending_head = (c->pending_head + 1) % HUB_PENDING_MAX;
+		c->pending_len--;
+	}
+}
+
 static void leave_room(hub *h, hub_conn *c, int64_t now)
 {
-	(void)h;
-	if (!c->room)
+	if (!c->hr)
 		return;
-	room_leave(c->room, c->member, now);
-	c->room = NULL;
+	struct hroom *hr = c->hr;
+	struct room_member *m = c->member;
+	drop_pending(h, c);
+	hub_caption_left(h, hr, m, now);
+	uint32_t pid = m->pid;
+	room_leave(hr->room, m, now);
+	c->hr = NULL;
 	c->member = NULL;
+	hub_floor_left(h, hr, pid, now);
 }
 
 void hub_conn_closed(hub *h, hub_conn *c, int64_t now)
@@ -198,6 +246,7 @@ void hub_conn_closed(hub *h, hub_conn *c, int64_t now)
 	if (!c)
 		return;
 	leave_room(h, c, now);
+	drop_pending(h, c);
 	assert(h->n_conns > 0);
 	h->n_conns--;
 	free(c);
@@ -223,7 +272,48 @@ static bool rate_ok(hub *h, hub_conn *c, int64_t now)
 	return true;
 }
 
-/* ---- handlers ------------------------------------------------------------- */
+/* ---- requests answered once durable ----------------------------------------- */
+
+/* recorder_ack_fn: the oldest deferred request of this connection is durable. */
+static void pending_done(void *ctx, int status)
+{
+	hub_conn *c = ctx;
+	if (!c->pending_len || !c->hr)
+		return;
+	json_t *id = c->pending[c->pending_head];
+	c->pending_head = (c->pending_head + 1) % HUB_PENDING_MAX;
+	c->pending_len--;
+	struct reply rep = { 0 };
+	if (status != RECORDER_OK)
+		fail(&rep, "storage_unavailable", "%s", recorder_strerror(status));
+	hub_send_reply(c->hr->hub, c, id, &rep);
+	json_decref(id);
+}
+
+void hub_pending_push(hub_conn *c, json_t *id)
+{
+	assert(c->pending_len < HUB_PENDING_MAX);
+	c->pending[(c->pending_head + c->pending_len++) % HUB_PENDING_MAX] = json_incref(id);
+}
+
+void hub_pending_unpush(hub_conn *c)
+{
+	assert(c->pending_len > 0);
+	c->pending_len--;
+	json_decref(c->pending[(c->pending_head + c->pending_len) % HUB_PENDING_MAX]);
+}
+
+bool hub_pending_full(const hub_conn *c)
+{
+	return c->pending_len == HUB_PENDING_MAX;
+}
+
+recorder_ack_fn hub_pending_fn(void)
+{
+	return pending_done;
+}
+
+/* ---- handlers --------------------------------------------------------------- */
 
 static int h_hello(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
 {
@@ -278,15 +368,15 @@ static int join_identity(hub *h, json_t *req, const char *room_name, int64_t now
 }
 
 /* Finds the room to join, creating it when a valid token names a new one. */
-static room *join_room(hub *h, const char *name, bool has_token, struct reply *rep)
+static struct hroom *join_room(hub *h, const char *name, bool has_token, struct reply *rep)
 {
-	room *r = hub_room(h, name);
-	if (r) {
-		if (!has_token && !room_is_open(r)) {
+	struct hroom *hr = hub_hroom(h, name);
+	if (hr) {
+		if (!has_token && !room_is_open(hr->room)) {
 			fail(rep, "room_closed", "room '%s' needs a join token", name);
 			return NULL;
 		}
-		return r;
+		return hr;
 	}
 	if (!has_token) {
 		fail(rep, "no_such_room", "there is no room '%s'", name);
@@ -301,8 +391,8 @@ static room *join_room(hub *h, const char *name, bool has_token, struct reply *r
 
 static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
 {
-	if (c->room)
-		return fail(rep, "already_joined", "leave room '%s' first", room_id(c->room));
+	if (c->hr)
+		return fail(rep, "already_joined", "leave room '%s' first", room_id(c->hr->room));
 	const char *name = json_string_value(json_object_get(req, "room"));
 	if (!name || !token_room_id_valid(name))
 		return bad_field(rep, "room", "must be a room id");
@@ -313,15 +403,18 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 	const char *bad = attrs ? attrs_from_json(&who.attrs, attrs) : NULL;
 	if (bad)
 		return bad_field(rep, bad, "is not a valid attribute");
-	room *r = join_room(h, name, json_object_get(req, "token") != NULL, rep);
-	if (!r)
+	struct hroom *hr = join_room(h, name, json_object_get(req, "token") != NULL, rep);
+	if (!hr)
 		return -1;
-	if (room_join(r, now, h->next_pid, who.role, &who.attrs, c, &c->member) != ROOM_OK)
+	if (room_join(hr->room, now, h->next_pid, who.role, &who.attrs, c, &c->member) != ROOM_OK)
 		return fail(rep, "room_full", "room '%s' is full", name);
 	h->next_pid++;
-	c->room = r;
-	rep->data = room_snapshot(r);
+	c->hr = hr;
+	rep->data = room_snapshot(hr->room);
 	json_object_set_new(rep->data, "you", room_member_json(c->member));
+	hub_floor_joined(h, c, now, rep->data);
+	hub_caption_joined(h, c, now, rep->data);
+	rep->after = hub_caption_after_join;
 	return 0;
 }
 
@@ -335,13 +428,12 @@ static int h_leave(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *
 
 static int h_presence(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
 {
-	(void)h;
-	(void)now;
 	struct rs_attrs a = c->member->attrs;
 	const char *bad = attrs_from_json(&a, json_object_get(req, "attrs"));
 	if (bad)
 		return bad_field(rep, bad, "is not a valid attribute");
-	room_set_attrs(c->room, c->member, &a);
+	room_set_attrs(c->hr->room, c->member, &a);
+	hub_floor_updated(h, c, now);
 	return 0;
 }
 
@@ -353,7 +445,7 @@ static const struct route routes[] = {
 	{ "presence", true, h_presence },
 };
 
-/* ---- the router ----------------------------------------------------------- */
+/* ---- the router ------------------------------------------------------------- */
 
 /* Checks the envelope; on success *type and *id point into msg. */
 static int envelope(json_t *msg, const char **type, json_t **id, struct reply *rep)
@@ -379,14 +471,21 @@ static const struct route *find_route(const char *type)
 	return NULL;
 }
 
+/* Sends a message to the room's feature that owns its type prefix, or to the table. */
 static int route_request(hub *h, hub_conn *c, json_t *msg, const char *type, int64_t now,
 			 struct reply *rep)
 {
+	bool floor = floor_msg_owns(type);
+	bool caption = strncmp(type, "caption.", 8) == 0;
 	const struct route *rt = find_route(type);
-	if (!rt)
+	if (!rt && !floor && !caption)
 		return fail(rep, "unknown_type", "unknown message type '%.64s'", type);
-	if (rt->needs_room && !c->room)
+	if ((!rt || rt->needs_room) && !c->hr)
 		return fail(rep, "not_joined", "join a room first");
+	if (floor)
+		return hub_floor_request(h, c, msg, type, now, rep);
+	if (caption)
+		return hub_caption_request(h, c, msg, type, now, rep);
 	return rt->fn(h, c, msg, now, rep);
 }
 
@@ -401,7 +500,7 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 		}
 		fail(&rep, "rate_limited", "slow down: at most %d messages a second",
 		     h->cfg->limits.rate_per_sec);
-		send_error(h, c, NULL, &rep);
+		hub_send_reply(h, c, NULL, &rep);
 		return;
 	}
 	c->refused_in_row = 0;
@@ -413,29 +512,58 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 		fail(&rep, "bad_json", "not a JSON object: %s", msg ? "wrong type" : je.text);
 	else if (envelope(msg, &type, &id, &rep) == 0)
 		route_request(h, c, msg, type, now, &rep);
-	if (rep.code)
-		send_error(h, c, id, &rep);
-	else
-		send_result(h, c, id, rep.data);
+	if (!rep.deferred)
+		hub_send_reply(h, c, id, &rep);
+	if (rep.after && !rep.code)
+		rep.after(h, c, now);
 	json_decref(msg);
 }
 
-/* ---- health --------------------------------------------------------------- */
+/* ---- timers ----------------------------------------------------------------- */
+
+int64_t hub_next_deadline(const hub *h)
+{
+	int64_t due = INT64_MAX;
+	for (size_t i = 0; i < h->n_rooms; i++) {
+		struct hroom *hr = h->rooms[i];
+		int64_t f = floor_next_deadline(hr->floor);
+		if (f < due)
+			due = f;
+		if (hr->cap_due < due)
+			due = hr->cap_due;
+	}
+	return due;
+}
+
+void hub_tick(hub *h, int64_t now)
+{
+	for (size_t i = 0; i < h->n_rooms; i++) {
+		struct hroom *hr = h->rooms[i];
+		if (floor_next_deadline(hr->floor) <= now)
+			hub_floor_tick(h, hr, now);
+		if (hr->cap_due <= now)
+			hub_caption_tick(h, hr, now);
+	}
+}
+
+/* ---- health ----------------------------------------------------------------- */
 
 static size_t member_total(const hub *h)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < h->n_rooms; i++)
-		n += room_count(h->rooms[i]);
+		n += room_count(h->rooms[i]->room);
 	return n;
 }
 
 json_t *hub_health(const hub *h, int64_t now)
 {
 	(void)now;
-	return json_pack("{s:s, s:s, s:I, s:I, s:I}", "status", "ok", "version", RS_VERSION,
-			 "rooms", (json_int_t)h->n_rooms, "connections", (json_int_t)h->n_conns,
-			 "participants", (json_int_t)member_total(h));
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "status", "ok", "version", RS_VERSION,
+			      "rooms", (json_int_t)h->n_rooms, "connections",
+			      (json_int_t)h->n_conns, "participants", (json_int_t)member_total(h));
+	recorder_health(h->rec, o);
+	return o;
 }
 
 void hub_update_gauges(const hub *h)
@@ -443,4 +571,7 @@ void hub_update_gauges(const hub *h)
 	metrics_set("rostrum_connections", (double)h->n_conns);
 	metrics_set("rostrum_rooms", (double)h->n_rooms);
 	metrics_set("rostrum_participants", (double)member_total(h));
+	json_t *tmp = json_object();
+	recorder_health(h->rec, tmp);
+	json_decref(tmp);
 }

@@ -12,8 +12,10 @@
 #ifndef ROSTRUM_HUB_H
 #define ROSTRUM_HUB_H
 
+#include "caption.h"
 #include "config.h"
 #include "msg.h"
+#include "recorder.h"
 #include "room.h"
 #include "token.h"
 
@@ -41,8 +43,9 @@ struct hub_io {
 	void *ctx;
 };
 
-/* Creates the hub with the configured rooms. cfg and secret must outlive it. */
-hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io);
+/* Creates the hub with the configured rooms. cfg, secret and rec must outlive it. */
+hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io,
+		recorder *rec);
 void hub_destroy(hub *h);
 
 /*
@@ -66,5 +69,31 @@ void hub_update_gauges(const hub *h);
 size_t hub_conn_count(const hub *h);
 /* Finds a room by id (NULL when absent). */
 room *hub_room(const hub *h, const char *id);
+const uint8_t *hub_secret(const hub *h);
+recorder *hub_recorder(const hub *h);
+
+/* When the hub next needs hub_tick() (INT64_MAX: no timer; idle rooms arm none). */
+int64_t hub_next_deadline(const hub *h);
+/* Runs the floor and caption timers that are due. */
+void hub_tick(hub *h, int64_t now);
+
+/* A request on a caption URL (/caption/ROOM[/seq]?token=...), as the api layer read it. */
+struct hub_caption_http {
+	const char *room;        /* from the path */
+	const char *token;       /* &token, or NULL */
+	const char *method;
+	bool seq_form;
+	struct caption_push push;
+};
+
+/*
+ * Answers a caption URL request. When the push produced text that must be on
+ * disk before the 200 goes out, *deferred is set and fn(waiter, status) runs
+ * once it is durable (RECORDER_OK) or cannot be (then answer 503); otherwise
+ * rep is final now.
+ */
+void hub_caption_http(hub *h, const struct hub_caption_http *req, int64_t now,
+		      struct caption_http_reply *rep, recorder_ack_fn fn, void *waiter,
+		      bool *deferred);
 
 #endif

@@ -155,7 +155,7 @@ static int token_issue_print(const struct token_args *t, struct rs_config *cfg)
 	token_base_url(t, cfg, base, sizeof base);
 	char *tok = token_issue(secret, &c);
 	if (t->caption_url)
-		printf("%s/caption?token=%s\n", base, tok);
+		printf("%s/caption/%s?token=%s\n", base, c.room, tok);
 	else
 		printf("%s/?room=%s&token=%s\n", base, c.room, tok);
 	free(tok);

@@ -1,7 +1,9 @@
 #include "net.h"
 #include "api.h"
 #include "hub.h"
+#include "jwriter.h"
 #include "metrics.h"
+#include "recorder.h"
 #include "token.h"
 
 #include <libwebsockets.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define WS_SUBPROTOCOL "rostrum.v1"
 #define LAG_PERIOD_MS 250
@@ -33,10 +36,12 @@ struct ws_conn {
 
 /* One HTTP transaction for the API. */
 struct http_tx {
+	struct lws *wsi;
 	struct rs_buf body_in;
 	struct api_response resp;
 	size_t sent;
 	bool too_big;
+	bool waiting;            /* the answer waits for the journal */
 };
 
 struct net {
@@ -46,6 +51,11 @@ struct net {
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
 	hub *hub;
+	jwriter *jw;
+	recorder *rec;
+	struct lws *jwsi;        /* the writer's socket adopted into the loop */
+	lws_sorted_usec_list_t hub_sul;
+	int64_t hub_due;         /* server time the hub timer is armed for, INT64_MAX: none */
 	struct api_ctx api;
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
@@ -218,6 +228,9 @@ struct hdr_ctx {
 static const char *http_header(void *ctx, const char *name)
 {
 	struct hdr_ctx *h = ctx;
+	if (strcmp(name, "content-language") == 0)
+		return lws_hdr_copy(h->wsi, h->buf, sizeof h->buf,
+				    WSI_TOKEN_HTTP_CONTENT_LANGUAGE) > 0 ? h->buf : NULL;
 	char key[64];
 	snprintf(key, sizeof key, "%s:", name);
 	int n = lws_hdr_custom_copy(h->wsi, h->buf, sizeof h->buf, key, (int)strlen(key));
@@ -260,7 +273,7 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 	char path[512], args[2048];
 	struct hdr_ctx hc = { .wsi = wsi };
 	struct api_request req = { .method = method, .path = path, .header = http_header,
-				   .header_ctx = &hc };
+				   .header_ctx = &hc, .waiter = tx };
 	if (lws_hdr_copy(wsi, path, sizeof path,
 			 strcmp(method, "POST") == 0 ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)
 		rs_strlcpy(path, "/", sizeof path);
@@ -272,7 +285,12 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 						  .body = rs_strdup("request body too large\n") };
 		tx->resp.body_len = strlen(tx->resp.body);
 	} else {
+		tx->wsi = wsi;
 		api_handle(&n->api, &req, net_now(n), &tx->resp);
+	}
+	if (tx->resp.deferred) {
+		tx->waiting = true; /* http_acked() answers once the journal says so */
+		return 0;
 	}
 	return http_send_headers(wsi, tx);
 }
@@ -296,8 +314,27 @@ static int http_writable(struct lws *wsi, struct http_tx *tx)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static void http_tx_reset(struct http_tx *tx)
+/* recorder_ack_fn for deferred HTTP answers: what the software sent is durable (or never will be). */
+static void http_acked(void *waiter, int status)
 {
+	struct http_tx *tx = waiter;
+	if (!tx->waiting)
+		return;
+	tx->waiting = false;
+	if (status != RECORDER_OK) {
+		api_response_free(&tx->resp);
+		tx->resp.status = 503;
+		tx->resp.body = rs_strdup("storage_unavailable: the transcript store is failing\n");
+		tx->resp.body_len = strlen(tx->resp.body);
+	}
+	if (http_send_headers(tx->wsi, tx))
+		lws_set_timeout(tx->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static void http_tx_reset(struct net *n, struct http_tx *tx)
+{
+	if (tx->waiting)
+		recorder_cancel(n->rec, tx);
 	free(tx->body_in.p);
 	api_response_free(&tx->resp);
 	memset(tx, 0, sizeof *tx);
@@ -310,7 +347,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	struct http_tx *tx = user;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		http_tx_reset(tx);
+		http_tx_reset(n, tx);
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
 			return 0; /* wait for the body */
 		return http_dispatch(n, wsi, tx, "GET");
@@ -323,10 +360,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_dispatch(n, wsi, tx, "POST");
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return tx->resp.content_type ? http_writable(wsi, tx) : 0;
+		return tx->resp.content_type && !tx->waiting ? http_writable(wsi, tx) : 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		http_tx_reset(tx);
+		http_tx_reset(n, tx);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		/* A WebSocket without our subprotocol lands on the default protocol. */
@@ -336,6 +373,81 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
+}
+
+/* ---- the journal writer's socket ------------------------------------------- */
+
+static int cb_journal(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		      size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (n->jw && jwriter_on_readable(n->jw) == JWRITER_EDEAD) {
+			rs_log(RS_LOG_ERR, "the journal writer died: captions are no longer acknowledged");
+			n->jwsi = NULL;
+			return -1;
+		}
+		break;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (n->jw && jwriter_on_writable(n->jw) == JWRITER_EDEAD) {
+			n->jwsi = NULL;
+			return -1;
+		}
+		break;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		n->jwsi = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void jw_durable(void *ctx, uint64_t ticket)
+{
+	struct net *n = ctx;
+	recorder_on_durable(n->rec, ticket);
+}
+
+static void jw_state(void *ctx, enum jwriter_state state, int sys_errno)
+{
+	(void)ctx;
+	if (state == JWRITER_HEALTHY)
+		rs_log(RS_LOG_INFO, "journal writes succeed again");
+	else
+		rs_log(RS_LOG_ERR, "journal: %s (%s): acknowledgements stop until it recovers",
+		       jwriter_state_name(state), sys_errno ? strerror(sys_errno) : "");
+}
+
+/* ---- the hub's timer -------------------------------------------------------- */
+
+static void hub_timer(lws_sorted_usec_list_t *sul)
+{
+	struct net *n = lws_container_of(sul, struct net, hub_sul);
+	n->hub_due = INT64_MAX;
+	hub_tick(n->hub, net_now(n));
+}
+
+/* After every loop pass: arm one timer at the hub's next deadline, kick the journal socket. */
+static void after_pass(struct net *n)
+{
+	int64_t due = hub_next_deadline(n->hub);
+	if (due != n->hub_due) {
+		n->hub_due = due;
+		if (due == INT64_MAX) {
+			lws_sul_cancel(&n->hub_sul);
+		} else {
+			int64_t wait = due - net_now(n);
+			lws_sul_schedule(n->ctx, 0, &n->hub_sul, hub_timer,
+					 (lws_usec_t)(wait > 0 ? wait : 0) * LWS_US_PER_MS);
+		}
+	}
+	if (n->jwsi && jwriter_want_write(n->jw))
+		lws_callback_on_writable(n->jwsi);
 }
 
 /* ---- timers and signals ---------------------------------------------------- */
@@ -378,18 +490,21 @@ static void begin_shutdown(struct net *n)
 static const struct lws_protocols protocols[] = {
 	{ "http", cb_http, sizeof(struct http_tx), 0, 0, NULL, 0 },
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
+	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static struct lws_http_mount mounts[3];
+static struct lws_http_mount mounts[5];
 
 static void setup_mounts(const char *web_root)
 {
-	mounts[0] = (struct lws_http_mount){ .mount_next = &mounts[1], .mountpoint = "/healthz",
-		.origin = "http", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 8 };
-	mounts[1] = (struct lws_http_mount){ .mount_next = &mounts[2], .mountpoint = "/metrics",
-		.origin = "http", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 8 };
-	mounts[2] = (struct lws_http_mount){ .mountpoint = "/", .origin = web_root,
+	static const char *const api_paths[] = { "/healthz", "/metrics", "/caption", "/api" };
+	for (size_t i = 0; i < RS_ARRAY_LEN(api_paths); i++)
+		mounts[i] = (struct lws_http_mount){ .mount_next = &mounts[i + 1],
+			.mountpoint = api_paths[i], .origin = "http",
+			.origin_protocol = LWSMPRO_CALLBACK,
+			.mountpoint_len = (unsigned char)strlen(api_paths[i]) };
+	mounts[4] = (struct lws_http_mount){ .mountpoint = "/", .origin = web_root,
 		.def = "index.html", .origin_protocol = LWSMPRO_FILE, .mountpoint_len = 1 };
 }
 
@@ -430,6 +545,77 @@ static int create_context(struct net *n)
 	return n->vhost ? 0 : -1;
 }
 
+/* Starts the journal writer (before any lws state exists: it forks) and recovers journals. */
+static int start_journal(struct net *n)
+{
+	struct jwriter_listener l = { .on_durable = jw_durable, .on_state = jw_state, .ctx = n };
+	int err;
+	n->jw = jwriter_start(&l, NULL, &err);
+	if (!n->jw) {
+		fprintf(stderr, "rostrum: cannot start the journal writer: %s\n", jwriter_strerror(err));
+		return -1;
+	}
+	n->rec = recorder_create(n->cfg->data_dir, n->jw);
+	char msg[512];
+	if (recorder_recover_all(n->rec, msg, sizeof msg) != RECORDER_OK) {
+		fprintf(stderr, "rostrum: %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void adopt_journal(struct net *n)
+{
+	lws_sock_file_fd_type fd;
+	/* lws closes what it adopts; the writer's handle keeps its own descriptor. */
+	fd.filefd = dup(jwriter_fd(n->jw));
+	n->jwsi = lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC, fd,
+					     "rostrum-journal", NULL);
+	if (!n->jwsi)
+		rs_log(RS_LOG_ERR, "cannot watch the journal writer: acknowledgements will stall");
+}
+
+static void serve(struct net *n)
+{
+	the_net = n;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	metrics_set("rostrum_loop_lag_ms", 0);
+	metrics_set("rostrum_loop_lag_max_ms", 0);
+	n->lag_due_ms = rs_mono_ms() + LAG_PERIOD_MS;
+	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
+	n->hub_due = INT64_MAX;
+	print_banner(n);
+	while (lws_service(n->ctx, 0) >= 0) {
+		after_pass(n);
+		if (got_signal && !n->stopping)
+			begin_shutdown(n);
+		if (n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline))
+			break;
+	}
+	lws_sul_cancel(&n->lag_sul);
+	lws_sul_cancel(&n->hub_sul);
+}
+
+/* Frees everything in dependency order; the writer flushes last. Returns the exit status. */
+static int teardown(struct net *n)
+{
+	int rc = 0;
+	if (n->ctx)
+		lws_context_destroy(n->ctx); /* closes connections: they leave their rooms */
+	hub_destroy(n->hub);
+	if (n->jw && jwriter_stop(n->jw) != JWRITER_OK) {
+		rs_log(RS_LOG_ERR, "some journal records could not be written");
+		rc = 1;
+	}
+	recorder_destroy(n->rec);
+	the_net = NULL;
+	free(n);
+	return rc;
+}
+
 int net_run(struct rs_config *cfg)
 {
 	struct net *n = rs_calloc(1, sizeof *n);
@@ -441,40 +627,23 @@ int net_run(struct rs_config *cfg)
 		free(n);
 		return 2;
 	}
+	if (start_journal(n)) {
+		teardown(n);
+		return 2;
+	}
 	struct hub_io io = { .send = io_send, .close = io_close, .ctx = n };
-	n->hub = hub_create(cfg, n->secret, &io);
-	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n) };
+	n->hub = hub_create(cfg, n->secret, &io, n->rec);
+	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
 	lws_set_log_level(LLL_ERR, NULL);
 	if (create_context(n)) {
 		fprintf(stderr, "rostrum: cannot listen on %s:%d\n", cfg->listen_host, cfg->port);
-		if (n->ctx)
-			lws_context_destroy(n->ctx);
-		hub_destroy(n->hub);
-		free(n);
+		teardown(n);
 		return 2;
 	}
-	the_net = n;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	metrics_set("rostrum_loop_lag_ms", 0);
-	metrics_set("rostrum_loop_lag_max_ms", 0);
-	n->lag_due_ms = rs_mono_ms() + LAG_PERIOD_MS;
-	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
-	print_banner(n);
-	while (lws_service(n->ctx, 0) >= 0) {
-		if (got_signal && !n->stopping)
-			begin_shutdown(n);
-		if (n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline))
-			break;
-	}
-	lws_sul_cancel(&n->lag_sul);
-	lws_context_destroy(n->ctx);
-	hub_destroy(n->hub);
-	the_net = NULL;
-	free(n);
+	adopt_journal(n);
+	serve(n);
+	int rc = teardown(n);
 	rs_log(RS_LOG_INFO, "stopped");
-	return 0;
+	return rc;
 }

@@ -55,7 +55,7 @@ def test_token_prints_join_url_and_secret_is_private():
         r = rs("token", "--data", data, "--room", "plenary", "--role", "king", "--name", "X")
         assert r.returncode == 2 and "role" in r.stderr
         r = rs("token", "--data", data, "--room", "plenary", "--caption-url")
-        assert r.returncode == 0 and "/caption?token=" in r.stdout
+        assert r.returncode == 0 and "/caption/plenary?token=" in r.stdout
 
 
 def test_example_config_is_valid():

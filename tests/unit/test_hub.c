@@ -74,6 +74,7 @@ static const char *last_error(struct fake *f)
 
 static uint8_t secret[TOKEN_SECRET_LEN] = "hub-test-secret-hub-test-secret";
 static struct rs_config cfg;
+static recorder *rec; /* memory only: records are durable at once */
 static int64_t now = 1700000000000;
 
 static void say(hub *h, hub_conn *c, const char *text)
@@ -85,7 +86,7 @@ static void say(hub *h, hub_conn *c, const char *text)
 static hub *new_hub(void)
 {
 	static const struct hub_io io = { .send = fake_send, .close = fake_close };
-	return hub_create(&cfg, secret, &io);
+	return hub_create(&cfg, secret, &io, rec);
 }
 
 static char *mint(const char *room, enum rs_role role, const char *name, int64_t exp)
@@ -278,6 +279,7 @@ static void test_examples(void)
 int main(void)
 {
 	config_default(&cfg);
+	rec = recorder_create("/nonexistent", NULL);
 	char err[256];
 	CHECK(config_parse(&cfg, "{\"rooms\":[{\"id\":\"plenary\",\"open\":true},{\"id\":\"closed\"}],"
 				 "\"limits\":{\"max_connections\":3,\"send_queue\":8}}",
@@ -288,6 +290,7 @@ int main(void)
 	test_limits();
 	test_examples();
 	config_free(&cfg);
+	recorder_destroy(rec);
 	metrics_reset();
 	return check_done();
 }

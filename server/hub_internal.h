@@ -1,0 +1,106 @@
+/*
+ * hub_internal: the hub's private structures, shared by hub.c (connections
+ * and the router), hub_caption.c and hub_floor.c (the room features).
+ * Nothing outside the hub includes this.
+ */
+#ifndef ROSTRUM_HUB_INTERNAL_H
+#define ROSTRUM_HUB_INTERNAL_H
+
+#include "caption.h"
+#include "floor.h"
+#include "hub.h"
+#include "recorder.h"
+
+#include <stdarg.h>
+
+#define HUB_PENDING_MAX 64 /* requests of one connection waiting for the disk */
+
+/* A room and the features the hub runs in it. */
+struct hroom {
+	room *room;            /* owned */
+	floor_ctl *floor;      /* owned */
+	caption_room *cap;     /* owned */
+	int64_t cap_due;       /* next caption timer, CAPTION_NO_DEADLINE when idle */
+	hub *hub;              /* the owner */
+};
+
+struct hub_conn {
+	void *transport;              /* borrowed: net.c's connection */
+	struct hroom *hr;             /* borrowed: the room joined, or NULL */
+	struct room_member *member;   /* owned by the room */
+	double tokens;                /* rate-limit bucket */
+	int64_t refilled_ms;
+	int refused_in_row;
+	bool closing;
+	json_t *pending[HUB_PENDING_MAX]; /* ids of requests answered once durable, FIFO */
+	int pending_head, pending_len;
+};
+
+struct hub {
+	/* passed in */
+	const struct rs_config *cfg;
+	const uint8_t *secret;
+	struct hub_io io;
+	recorder *rec;
+	/* owned */
+	struct hroom **rooms;
+	size_t n_rooms;
+	size_t n_conns;
+	uint32_t next_pid;
+};
+
+/* The outcome of one request: data for a result, or an error code and text. */
+struct reply {
+	json_t *data;
+	const char *code;
+	char message[256];
+	const char *field;
+	char fieldbuf[48];     /* storage for field when it comes from freed JSON */
+	bool deferred;         /* the result is sent later (once durable) */
+	/* Runs after the reply is queued (e.g. the caption backlog after a join result). */
+	void (*after)(hub *h, hub_conn *c, int64_t now);
+};
+
+/* Fills rep with an error; returns -1 so handlers can `return fail(...)`. */
+int hub_fail(struct reply *rep, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Queues a message on one connection (the reference stays the caller's). */
+void hub_send(hub *h, hub_conn *c, rs_msg *m);
+/* Serializes and sends o (consumed) to one connection. */
+void hub_send_json(hub *h, hub_conn *c, json_t *o);
+/* Sends the result or error of a request that was answered later. */
+void hub_send_reply(hub *h, hub_conn *c, json_t *id, const struct reply *rep);
+/* Appends a record to the room's journal; fn/ctx as recorder_append. */
+int hub_record(hub *h, struct hroom *hr, json_t *rec, recorder_ack_fn fn, void *ctx);
+struct hroom *hub_hroom(const hub *h, const char *id);
+/* The room of that id, created closed with the default policy when absent (NULL: too many rooms). */
+struct hroom *hub_hroom_ensure(hub *h, const char *id);
+/*
+ * Requests answered once durable: push the request id, then append with
+ * hub_pending_fn() and the connection as ctx; the acks arrive in ticket
+ * order, so the ids are a FIFO. Unpush when nothing was appended after all.
+ */
+void hub_pending_push(hub_conn *c, json_t *id);
+void hub_pending_unpush(hub_conn *c);
+bool hub_pending_full(const hub_conn *c);
+recorder_ack_fn hub_pending_fn(void);
+
+/* Caption feature (hub_caption.c). */
+int hub_caption_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,
+			struct reply *rep);
+void hub_caption_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot);
+void hub_caption_after_join(hub *h, hub_conn *c, int64_t now);
+void hub_caption_left(hub *h, struct hroom *hr, struct room_member *m, int64_t now);
+void hub_caption_tick(hub *h, struct hroom *hr, int64_t now);
+/* Current speaker for attribution: the first floor holder, or none. */
+bool hub_floor_speaker(struct hroom *hr, struct caption_speaker *out);
+
+/* Floor feature (hub_floor.c). */
+int hub_floor_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,
+		      struct reply *rep);
+void hub_floor_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot);
+void hub_floor_left(hub *h, struct hroom *hr, uint32_t pid, int64_t now);
+void hub_floor_updated(hub *h, hub_conn *c, int64_t now);
+void hub_floor_tick(hub *h, struct hroom *hr, int64_t now);
+
+#endif
