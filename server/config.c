@@ -1,4 +1,6 @@
+#include "caption.h"
 #include "config.h"
+#include "floor_msg.h"
 #include "token.h"
 
 #include <stdio.h>
@@ -153,6 +155,28 @@ static int parse_rtc(struct rs_config *cfg, json_t *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* The policy's parts belong to the floor and captions; each checks its own keys. */
+static int check_policy(const char *id, json_t *pol, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "floor", "captions", NULL };
+	char where[96], sub[200];
+	snprintf(where, sizeof where, "room '%s' policy", id);
+	if (only_keys(pol, where, keys, err, errlen))
+		return -1;
+	struct floor_policy fp;
+	if (floor_msg_policy(pol, &fp, sub, sizeof sub) != 0)
+		FAIL("room '%s' policy: %s", id, sub);
+	json_t *cap = json_object_get(pol, "captions");
+	static const char *const cap_keys[] = { "lang", NULL };
+	if (cap && (!json_is_object(cap) || only_keys(cap, where, cap_keys, err, errlen)))
+		FAIL("room '%s': 'captions' must be an object with 'lang'", id);
+	const char *lang = json_string_value(json_object_get(cap, "lang"));
+	char canon[CAPTION_LANG_MAX + 1];
+	if (json_object_get(cap, "lang") && (!lang || !caption_lang_normalize(lang, canon)))
+		FAIL("room '%s': 'captions.lang' must be a BCP 47 language tag", id);
+	return 0;
+}
+
 static int parse_room(struct config_room *r, json_t *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "id", "title", "open", "policy", NULL };
@@ -175,7 +199,7 @@ static int parse_room(struct config_room *r, json_t *o, char *err, size_t errlen
 	if (pol && !json_is_object(pol))
 		FAIL("room '%s': 'policy' must be an object", id);
 	r->policy = pol ? json_incref(pol) : json_object();
-	return 0;
+	return check_policy(id, r->policy, err, errlen);
 }
 
 static int parse_rooms(struct rs_config *cfg, json_t *arr, char *err, size_t errlen)

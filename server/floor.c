@@ -824,7 +824,8 @@ static void enter_state(floor_ctl *f, int slot, enum floor_state to, struct floo
 
 /*
  * Moves a request to `to`, books speaking time and emits the STATE event.
- * Every state change of a request goes through here.
+ * Every state change of an existing request goes through here, always to a
+ * state its table cell allowed.
  */
 static void set_state(floor_ctl *f, int slot, enum floor_state to, const struct cause *c)
 {
@@ -850,7 +851,7 @@ static void set_state(floor_ctl *f, int slot, enum floor_state to, const struct 
 
 /* ---- requests ----------------------------------------------------------- */
 
-/* Fills a new request slot for p, live in `state`. */
+/* Fills a new request slot for p; request_enter() then puts it in line. */
 static struct freq *request_init(floor_ctl *f, int slot, const struct person *p, const char *topic)
 {
 	struct freq *r = &f->reqs[slot];

@@ -788,16 +788,22 @@ static const struct handler handlers[] = {
 	{ "written.withdraw", { "written" }, h_withdraw },
 };
 
+/* The handler of a message type, or NULL. */
+static const struct handler *find_handler(const char *type)
+{
+	for (size_t i = 0; type && i < RS_ARRAY_LEN(handlers); i++)
+		if (strcmp(handlers[i].type, type) == 0)
+			return &handlers[i];
+	return NULL;
+}
+
 int floor_msg_handle(floor_ctl *f, int64_t now, const floor_actor *actor, const char *type,
 		     json_t *req, json_t **reply_data, json_t *outbox)
 {
 	struct call c = { .f = f, .now = now, .a = actor, .req = req };
-	const struct handler *h = NULL;
-	for (size_t i = 0; i < RS_ARRAY_LEN(handlers) && !h; i++)
-		if (strcmp(handlers[i].type, type) == 0)
-			h = &handlers[i];
-	int rc = !h ? FLOOR_MSG_E_UNKNOWN_TYPE : !json_is_object(req) ? bad(&c, "type")
-			: check_fields(&c, h);
+	const struct handler *h = find_handler(type);
+	int rc = !h ? FLOOR_MSG_E_UNKNOWN_TYPE : !json_is_object(req) ? FLOOR_MSG_E_BAD_FIELD
+						: check_fields(&c, h);
 	if (rc == 0)
 		rc = h->fn(&c);
 	floor_msg_flush(f, now, outbox);

@@ -9,8 +9,9 @@
 
 #define PROTOCOL_VERSION 1
 #define ID_MAX 64
-/* A client that keeps sending after this many refused messages in a row is cut off. */
+/* A client with this many refused messages within FLOOD_WINDOW_MS is cut off. */
 #define FLOOD_CLOSE_AFTER 200
+#define FLOOD_WINDOW_MS 10000
 
 typedef int (*route_fn)(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
 
@@ -171,6 +172,10 @@ hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct
 		const struct config_room *cr = &cfg->rooms[i];
 		add_room(h, cr->id, cr->title, cr->open, cr->policy);
 	}
+	const char *names[1024];
+	size_t n;
+	recorder_rooms(rec, &n, names, RS_ARRAY_LEN(names));
+	hub_caption_recover(rec, names, n);
 	return h;
 }
 
@@ -489,28 +494,40 @@ static int route_request(hub *h, hub_conn *c, json_t *msg, const char *type, int
 	return rt->fn(h, c, msg, now, rep);
 }
 
+/* The refusal of a message over the rate limit; a sustained flood closes the connection. */
+static void refuse_flood(hub *h, hub_conn *c, json_t *id, int64_t now)
+{
+	struct reply rep = { 0 };
+	if (now - c->refused_since > FLOOD_WINDOW_MS) {
+		c->refused_since = now;
+		c->refused = 0;
+	}
+	if (++c->refused >= FLOOD_CLOSE_AFTER && !c->closing) {
+		c->closing = true;
+		h->io.close(h->io.ctx, c->transport, HUB_CLOSE_POLICY, "message flood");
+	}
+	fail(&rep, "rate_limited", "slow down: at most %d messages a second",
+	     h->cfg->limits.rate_per_sec);
+	hub_send_reply(h, c, id, &rep);
+}
+
 void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t now)
 {
 	metrics_add("rostrum_messages_in_total", 1);
 	struct reply rep = { 0 };
-	if (!rate_ok(h, c, now)) {
-		if (++c->refused_in_row >= FLOOD_CLOSE_AFTER && !c->closing) {
-			c->closing = true;
-			h->io.close(h->io.ctx, c->transport, HUB_CLOSE_POLICY, "message flood");
-		}
-		fail(&rep, "rate_limited", "slow down: at most %d messages a second",
-		     h->cfg->limits.rate_per_sec);
-		hub_send_reply(h, c, NULL, &rep);
-		return;
-	}
-	c->refused_in_row = 0;
 	json_error_t je;
 	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	const char *type = NULL;
 	json_t *id = NULL;
+	int env = json_is_object(msg) ? envelope(msg, &type, &id, &rep) : -1;
+	if (!rate_ok(h, c, now)) {
+		refuse_flood(h, c, id, now); /* the id, when readable, lets the client match it */
+		json_decref(msg);
+		return;
+	}
 	if (!json_is_object(msg))
 		fail(&rep, "bad_json", "not a JSON object: %s", msg ? "wrong type" : je.text);
-	else if (envelope(msg, &type, &id, &rep) == 0)
+	else if (env == 0)
 		route_request(h, c, msg, type, now, &rep);
 	if (!rep.deferred)
 		hub_send_reply(h, c, id, &rep);

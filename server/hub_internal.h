@@ -30,7 +30,8 @@ struct hub_conn {
 	struct room_member *member;   /* owned by the room */
 	double tokens;                /* rate-limit bucket */
 	int64_t refilled_ms;
-	int refused_in_row;
+	int refused;                  /* refused messages since refused_since */
+	int64_t refused_since;
 	bool closing;
 	json_t *pending[HUB_PENDING_MAX]; /* ids of requests answered once durable, FIFO */
 	int pending_head, pending_len;
@@ -92,6 +93,8 @@ void hub_caption_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot);
 void hub_caption_after_join(hub *h, hub_conn *c, int64_t now);
 void hub_caption_left(hub *h, struct hroom *hr, struct room_member *m, int64_t now);
 void hub_caption_tick(hub *h, struct hroom *hr, int64_t now);
+/* Completes the open caption lines a crash left in the named rooms' journals. */
+void hub_caption_recover(recorder *rec, const char *const *rooms, size_t n);
 /* Current speaker for attribution: the first floor holder, or none. */
 bool hub_floor_speaker(struct hroom *hr, struct caption_speaker *out);
 

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 #include "net.h"
+#include "recorder.h"
+#include "transcript.h"
 #include "token.h"
 #include "util.h"
 
@@ -23,6 +25,8 @@ static const char usage_text[] =
 	"                     --role participant|moderator|captioner|observer --name NAME\n"
 	"                     [--group G] [--region R] [--onsite|--remote] [--label L]\n"
 	"                     [--ttl SECONDS] [--base-url URL] [--caption-url]\n"
+	"       rostrum transcript [--config FILE] [--data DIR] --room ROOM\n"
+	"                     --format vtt|srt|txt|json [--lang LANG]\n"
 	"       rostrum --help | --version\n"
 	"\n"
 	"With no arguments the server listens on 127.0.0.1:8080, keeps its data in\n"
@@ -197,6 +201,66 @@ static int cmd_token(int argc, char **argv)
 	return rc;
 }
 
+/* Prints a room's transcript from its journal; works while a server is running. */
+static int transcript_print(const char *dir, const char *room, const char *format, const char *lang)
+{
+	enum transcript_format fmt;
+	if (!transcript_format_parse(format, &fmt))
+		return usage_error("--format wants vtt, srt, txt or json, not '%s'", format);
+	if (!token_room_id_valid(room))
+		return usage_error("'%s' is not a room id", room);
+	char path[4096], err[512];
+	recorder_journal_path(dir, room, path, sizeof path);
+	json_t *records = recorder_read_journal(path, err, sizeof err);
+	if (!records) {
+		fprintf(stderr, "rostrum: %s\n", err);
+		return 1;
+	}
+	struct transcript_opts opts = { .lang = lang };
+	char *out;
+	size_t len;
+	int rc = transcript_export(records, fmt, &opts, &out, &len, NULL);
+	json_decref(records);
+	if (rc != TRANSCRIPT_OK) {
+		fprintf(stderr, "rostrum: %s\n", transcript_strerror(rc));
+		return 2;
+	}
+	fwrite(out, 1, len, stdout);
+	free(out);
+	return 0;
+}
+
+static int cmd_transcript(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "data", required_argument, NULL, 'd' },
+		{ "room", required_argument, NULL, 'r' }, { "format", required_argument, NULL, 'f' },
+		{ "lang", required_argument, NULL, 'l' }, { NULL, 0, NULL, 0 },
+	};
+	const char *conf = NULL, *data = NULL, *room = NULL, *format = NULL, *lang = NULL;
+	int o;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'c') conf = optarg;
+		else if (o == 'd') data = optarg;
+		else if (o == 'r') room = optarg;
+		else if (o == 'f') format = optarg;
+		else if (o == 'l') lang = optarg;
+		else return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!room || !format)
+		return usage_error("transcript needs %s", "--room and --format");
+	struct rs_config cfg;
+	config_default(&cfg);
+	int rc = load_config(&cfg, conf);
+	if (!rc)
+		rc = transcript_print(data ? data : cfg.data_dir, room, format, lang);
+	config_free(&cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
@@ -209,5 +273,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return cmd_token(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "transcript") == 0)
+		return cmd_transcript(argc - 1, argv + 1);
 	return cmd_serve(argc, argv);
 }

@@ -76,6 +76,14 @@ static struct room_log *get_log(recorder *r, const char *room)
 	return l;
 }
 
+const char *const *recorder_rooms(const recorder *r, size_t *n, const char **buf, size_t cap)
+{
+	*n = 0;
+	for (size_t i = 0; i < r->n_logs && *n < cap; i++)
+		buf[(*n)++] = r->logs[i].room;
+	return buf;
+}
+
 json_t *recorder_records(const recorder *r, const char *room)
 {
 	struct room_log *l = find_log(r, room);

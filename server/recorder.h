@@ -64,6 +64,8 @@ void recorder_cancel(recorder *r, void *ctx);
 /* The jwriter reported every ticket up to `ticket` durable. */
 void recorder_on_durable(recorder *r, uint64_t ticket);
 
+/* The rooms that have a journal (borrowed names, valid until the next append); *n gets the count. */
+const char *const *recorder_rooms(const recorder *r, size_t *n, const char **buf, size_t cap);
 /* The records of a room's journal so far, in order (borrowed; NULL when none). */
 json_t *recorder_records(const recorder *r, const char *room);
 /* Adds the recorder's state to a health object (journal state, pending records). */

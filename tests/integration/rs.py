@@ -172,10 +172,10 @@ class RawWS:
         self.sock.sendall(hdr + mask + masked)
 
     def read_all(self, timeout=5):
-        """Reads until the peer closes; returns (text messages, close code or None)."""
+        """Reads until the peer closes or is silent for timeout; returns (text messages, close code or None)."""
         import struct
         self.sock.settimeout(timeout)
-        data = self.buf
+        data, self.buf = self.buf, b""
         try:
             while True:
                 d = self.sock.recv(65536)
@@ -186,6 +186,7 @@ class RawWS:
             pass
         msgs, code, i = [], None, 0
         while i + 2 <= len(data):
+            start = i
             op, n = data[i] & 0x0f, data[i + 1] & 0x7f
             i += 2
             if n == 126:
@@ -194,6 +195,9 @@ class RawWS:
             elif n == 127:
                 n = struct.unpack("!Q", data[i:i + 8])[0]
                 i += 8
+            if i + n > len(data):      # a frame cut by the timeout: keep it for next time
+                self.buf = data[start:]
+                break
             payload = data[i:i + n]
             i += n
             if op == 1:

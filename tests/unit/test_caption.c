@@ -460,7 +460,7 @@ static void test_examples(void)
 {
 	const char *src = getenv("ROSTRUM_SOURCE");
 	caption_room *cr = room_new(NULL);
-	static const char *const names[] = { "caption.partial.json", "caption.final.json" };
+	static const char *const names[] = { "client.caption.partial.json", "client.caption.final.json" };
 	for (size_t i = 0; i < RS_ARRAY_LEN(names); i++) {
 		char path[1024];
 		snprintf(path, sizeof path, "%s/protocol/examples/%s", src ? src : ".", names[i]);
@@ -475,7 +475,7 @@ static void test_examples(void)
 		json_decref(msg);
 	}
 	char path[1024];
-	snprintf(path, sizeof path, "%s/protocol/examples/caption.captioners.json", src ? src : ".");
+	snprintf(path, sizeof path, "%s/protocol/examples/server.caption.captioners.json", src ? src : ".");
 	json_t *ex = json_load_file(path, 0, NULL);
 	json_t *want = json_array_get(json_object_get(ex, "captioners"), 0);
 	json_t *got = caption_room_live_json(cr);

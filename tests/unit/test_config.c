@@ -51,6 +51,10 @@ static const struct {
 	{ "{\"tls\": {\"cert\": \"c.pem\"}}", "both" },
 	{ "{\"rtc\": {\"udp_port_min\": 5000, \"udp_port_max\": 4000}}", "below" },
 	{ "{\"data_dir\": 5}", "'data_dir'" },
+	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": {\"flor\": {}}}]}", "unknown key 'flor'" },
+	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": {\"floor\": {\"order\": \"random\"}}}]}", "order" },
+	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": {\"floor\": {\"max_holders\": 99}}}]}", "max_holders" },
+	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": {\"captions\": {\"lang\": \"???\"}}}]}", "captions.lang" },
 };
 
 static void test_rejections(void)

@@ -1,7 +1,7 @@
 /*
  * floor_msg: JSON requests in, replies and addressed outbox items out — good
  * requests, bad fields, wrong roles, the join snapshot, timers, the room
- * policy — and every example in protocol/examples/{floor,written}.*.json is
+ * policy — and every example in protocol/examples/{client,server}.{floor,written}.*.json is
  * accepted with the fields its schema allows.
  *
  * Usage: test_floor_msg [protocol-dir [dump.jsonl]]
@@ -525,17 +525,18 @@ static int check_against_schema(const char *type, json_t *ex)
 	return 0;
 }
 
-/* A server message example (<type>.server.json): its type names the file. */
+/* A server message example (server.<type>.json): its type names the file. */
 static int check_server_example(const char *file, json_t *ex, int *n)
 {
-	size_t len = strlen(file) - strlen(".server.json");
-	T_ASSERT(strlen(str(ex, "type")) == len && strncmp(str(ex, "type"), file, len) == 0);
+	size_t len = strlen(file) - strlen("server.") - strlen(".json");
+	T_ASSERT(strlen(str(ex, "type")) == len &&
+		 strncmp(str(ex, "type"), file + strlen("server."), len) == 0);
 	T_ASSERT(!json_object_get(ex, "id"));
 	(*n)++;
 	return 0;
 }
 
-/* A request example (<type>.json): it matches its schema and the floor accepts it. */
+/* A request example (client.<type>.json): it matches its schema and the floor accepts it. */
 static int check_example(const char *dir, const char *file, int *n, int *n_server)
 {
 	char path[1200], type[128];
@@ -544,12 +545,13 @@ static int check_example(const char *dir, const char *file, int *n, int *n_serve
 	json_t *ex = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	T_ASSERT(ex);
 	size_t len = strlen(file);
-	if (len > 12 && strcmp(file + len - 12, ".server.json") == 0) {
+	if (strncmp(file, "server.", 7) == 0) {
 		int rc = check_server_example(file, ex, n_server);
 		json_decref(ex);
 		return rc;
 	}
-	snprintf(type, sizeof type, "%.*s", (int)(len - strlen(".json")), file);
+	snprintf(type, sizeof type, "%.*s", (int)(len - strlen("client.") - strlen(".json")),
+		 file + strlen("client."));
 	T_ASSERT(strcmp(str(ex, "type"), type) == 0 && json_object_get(ex, "id"));
 	T_ASSERT(check_against_schema(type, ex) == 0);
 	const floor_actor *a;
@@ -581,7 +583,10 @@ static int test_examples(void)
 	while ((de = readdir(d)) && rc == 0) {
 		const char *nm = de->d_name;
 		size_t len = strlen(nm);
-		bool ours = strncmp(nm, "floor.", 6) == 0 || strncmp(nm, "written.", 8) == 0;
+		const char *t = strchr(nm, '.');
+		t = t ? t + 1 : nm;
+		bool ours = (strncmp(nm, "client.", 7) == 0 || strncmp(nm, "server.", 7) == 0) &&
+			    (strncmp(t, "floor.", 6) == 0 || strncmp(t, "written.", 8) == 0);
 		if (ours && len > 5 && strcmp(nm + len - 5, ".json") == 0)
 			rc = check_example(dir, nm, &n, &n_server);
 	}

@@ -235,7 +235,7 @@ static void test_limits(void)
 	hub_destroy(h);
 }
 
-/* Every example client message in protocol/examples is accepted by the hub. */
+/* Every example of a core client message in protocol/examples is accepted by the hub. */
 static void test_examples(void)
 {
 	const char *src = getenv("ROSTRUM_SOURCE");
@@ -258,6 +258,12 @@ static void test_examples(void)
 		struct fake f = { 0 };
 		hub_conn *c = hub_conn_open(h, &f, now);
 		const char *type = json_string_value(json_object_get(msg, "type"));
+		/* Floor and caption examples need a staged room: test_floor_msg and test_caption run them. */
+		if (strchr(type, '.')) {
+			json_decref(msg);
+			hub_conn_closed(h, c, now);
+			continue;
+		}
 		if (strcmp(type, "join") != 0 && strcmp(type, "hello") != 0 && strcmp(type, "ping") != 0)
 			say(h, c, "{\"type\":\"join\",\"id\":0,\"room\":\"plenary\",\"name\":\"Ex\"}");
 		char *text = json_dumps(msg, 0);
