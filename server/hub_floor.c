@@ -22,10 +22,14 @@ static void journal_item(hub *h, struct hroom *hr, json_t *msg, int64_t now)
 	json_object_del(rec, "type");
 	json_object_set_new(rec, "kind", json_string(type && strncmp(type, "written.", 8) == 0
 							? "written" : "floor"));
-	if (type && strcmp(type, "floor.timer") == 0 && !json_object_get(rec, "event"))
-		json_object_set(rec, "event", json_object_get(msg, "what"));
-	if (!json_is_integer(json_object_get(rec, "t")))
-		json_object_set_new(rec, "t", json_integer(now));
+	/* The transcript reads who and when at the top of a record. */
+	json_t *who = json_object_get(msg, "who");
+	const char *keys[] = { "name", "group" };
+	for (size_t i = 0; i < RS_ARRAY_LEN(keys); i++)
+		if (json_object_get(who, keys[i]) && !json_object_get(rec, keys[i]))
+			json_object_set(rec, keys[i], json_object_get(who, keys[i]));
+	json_t *at = json_object_get(msg, "at");
+	json_object_set_new(rec, "t", json_is_integer(at) ? json_incref(at) : json_integer(now));
 	if (hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
 		rs_log(RS_LOG_WARN, "room %s: a floor event was not journaled", room_id(hr->room));
 	json_decref(rec);
