@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define WS_SUBPROTOCOL "rostrum.v1"
@@ -616,8 +617,20 @@ static int teardown(struct net *n)
 	return rc;
 }
 
+/* A forum plenary holds thousands of sockets: take every descriptor the system allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rs_log(RS_LOG_WARN, "cannot raise the open-file limit");
+	}
+}
+
 int net_run(struct rs_config *cfg)
 {
+	raise_fd_limit();
 	struct net *n = rs_calloc(1, sizeof *n);
 	n->cfg = cfg;
 	n->wall_base_ms = rs_wall_ms();
