@@ -186,7 +186,7 @@ RS_MUST_CHECK int caption_room_input(caption_room *cr, const struct caption_who 
  * HTTP intake (Zoom closed-caption API and StreamText push share it): the body
  * continues who's open line; backspace (0x08) and DEL (0x7f) erase one code
  * point, also across earlier pushes, but never a line already final; CR, LF or
- * CRLF complete the line as a final. Seq rules: see protocol/captions.md.
+ * CRLF complete the line as a final. Seq rules: see protocol/PROTOCOL.md, "Captions".
  * *ack_ms gets the server time to put in the 200 reply: for a duplicate it is
  * the time of the first acceptance. Returns OK, DUPLICATE, STALE or a
  * negative caption_err (then nothing changed).

@@ -1,6 +1,6 @@
 /*
  * floor_msg: the floor's JSON face. Turns the floor.* and written.* requests
- * of the wire protocol (protocol/floor.md) into floor calls, and the floor's
+ * of the wire protocol (protocol/PROTOCOL.md, "Floor control") into floor calls, and the floor's
  * events into addressed outgoing messages, so the hub glue stays thin:
  *
  *   json_t *out = json_array(), *data = NULL;
