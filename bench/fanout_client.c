@@ -9,7 +9,6 @@
  *
  *   fanout_client PORT ROOM CAPTIONER_TOKEN [participants] [captions] [rate]
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

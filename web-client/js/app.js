@@ -1,0 +1,112 @@
+// app: state and views of the web client. One page adapts to the role the
+// server gives: participant, moderator, captioner or observer.
+import { Conn } from './conn.js';
+import { FloorView } from './floor.js';
+import { CaptionView } from './captions.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = { room: params.get('room') || 'plenary', token: params.get('token'), you: null,
+                roster: new Map(), joinFields: null };
+
+const wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+const conn = new Conn(wsUrl);
+const floor = new FloorView(conn, state);
+const captions = new CaptionView(conn, state);
+
+function setStatus(text) { $('status').textContent = text; }
+
+export function describe(p) {
+  const bits = [];
+  if (p.group) bits.push(p.group.replace('_', ' '));
+  if (p.region) bits.push(p.region);
+  if (p.onsite !== undefined) bits.push(p.onsite ? 'in the room' : 'remote');
+  if (p.label) bits.push(p.label);
+  return bits.join(' · ');
+}
+
+function renderRoster() {
+  const ul = $('roster');
+  ul.replaceChildren();
+  const order = { moderator: 0, captioner: 1, participant: 2, observer: 3 };
+  const people = [...state.roster.values()].sort((a, b) =>
+    (order[a.role] - order[b.role]) || a.name.localeCompare(b.name));
+  for (const p of people) {
+    const li = document.createElement('li');
+    li.dataset.pid = p.pid;
+    const name = document.createElement('span');
+    name.textContent = p.name + (state.you && p.pid === state.you.pid ? ' (you)' : '');
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = ` ${p.role !== 'participant' ? p.role + ' · ' : ''}${describe(p)}`;
+    li.append(name, meta);
+    ul.append(li);
+  }
+  $('roster-count').textContent = `(${people.length})`;
+}
+
+function joinFieldsFromForm() {
+  const f = $('join-form');
+  const attrs = { onsite: f.onsite.value === 'onsite' };
+  if (f.group.value) attrs.group = f.group.value;
+  if (f.region.value.trim()) attrs.region = f.region.value.trim();
+  if (f.label.value.trim()) attrs.label = f.label.value.trim();
+  const fields = { room: state.room, attrs };
+  if (state.token) fields.token = state.token;
+  else fields.name = f.name.value.trim();
+  return fields;
+}
+
+async function join() {
+  const snap = await conn.request('join', state.joinFields);
+  state.you = snap.you;
+  state.roster = new Map(snap.roster.map((p) => [p.pid, p]));
+  $('room-title').textContent = '— ' + snap.room.title;
+  document.title = `${snap.room.title} — Rostrum`;
+  $('join-view').hidden = true;
+  $('room-view').hidden = false;
+  $('moderator-panel').hidden = state.you.role !== 'moderator';
+  setStatus(`Connected as ${state.you.name} (${state.you.role})`);
+  renderRoster();
+  floor.snapshot(snap.floor);
+  captions.snapshot(snap.captions);
+}
+
+conn.on('open', async () => {
+  setStatus('Connected');
+  if (!state.joinFields) return;
+  try { await join(); } catch (e) { setStatus(`Could not re-join: ${e.message}`); }
+});
+conn.on('close', (e) => setStatus(e.code === 1001 ? 'The server is restarting; reconnecting…'
+                                                   : 'Disconnected; reconnecting…'));
+conn.on('error', (m) => setStatus(`Server: ${m.message}`));
+conn.on('roster.join', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
+conn.on('roster.update', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
+conn.on('roster.leave', (m) => { state.roster.delete(m.pid); renderRoster(); });
+
+$('join-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('join-error').textContent = '';
+  state.joinFields = joinFieldsFromForm();
+  try {
+    await join();
+  } catch (e) {
+    state.joinFields = null;
+    $('join-error').textContent = e.message;
+  }
+});
+
+$('presence-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const attrs = { region: $('p-region').value.trim(), label: $('p-label').value.trim() };
+  try {
+    await conn.request('presence', { attrs });
+    Object.assign(state.joinFields.attrs, attrs);
+  } catch (e) { setStatus(e.message); }
+});
+
+if (state.token) {
+  $('name-row').hidden = true;
+  $('join-as').textContent = 'Your join link says who you are; the details below are optional.';
+}
+conn.open();
