@@ -17,10 +17,16 @@ def schema_for(type_):
     return _cache[type_]
 
 
+_validators = {}
+
+
 def validate(msg):
     """Raises jsonschema.ValidationError when msg does not match its type's schema."""
-    schema = schema_for(msg.get("type", ""))
-    if schema is None:
-        raise jsonschema.ValidationError("no schema for type %r" % msg.get("type"))
-    resolver = jsonschema.RefResolver(base_uri="file://" + SCHEMA_DIR + "/", referrer=schema)
-    jsonschema.Draft202012Validator(schema, resolver=resolver).validate(msg)
+    type_ = msg.get("type", "")
+    if type_ not in _validators:
+        schema = schema_for(type_)
+        if schema is None:
+            raise jsonschema.ValidationError("no schema for type %r" % type_)
+        resolver = jsonschema.RefResolver(base_uri="file://" + SCHEMA_DIR + "/", referrer=schema)
+        _validators[type_] = jsonschema.Draft202012Validator(schema, resolver=resolver)
+    _validators[type_].validate(msg)

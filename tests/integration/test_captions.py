@@ -138,7 +138,7 @@ def test_200_participants_get_every_final_in_order_once(make_server):
     async def go():
         listeners = []
         for i in range(n_listeners):
-            c = await Client.connect(server)
+            c = await Client.connect(server, check=i == 0)
             await c.ok("join", room="plenary", name="Listener %d" % i)
             listeners.append(c)
         cap = await Client.connect(server)
@@ -160,8 +160,7 @@ def test_200_participants_get_every_final_in_order_once(make_server):
             assert got == sent
         for c in listeners:
             assert not [e for e in c.events if e.get("type") == "caption"]
-            await c.close()
-        await cap.close()
+        await asyncio.gather(*(c.close() for c in listeners + [cap]))
     run(go())
 
 
