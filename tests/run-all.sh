@@ -3,18 +3,7 @@
 # meson test suite (unit, integration, sanitize, browser, fuzz).
 set -eu
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive
-
-if [ "$(id -u)" = 0 ]; then
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends \
-		gcc meson ninja-build pkg-config \
-		libwebsockets-dev libjansson-dev libssl-dev libsrtp2-dev \
-		libopus-dev libopusenc-dev libspeexdsp-dev \
-		python3 python3-websockets python3-pytest python3-webvtt python3-jsonschema \
-		chromium opus-tools sox iproute2 util-linux ca-certificates
-	command -v npm >/dev/null 2>&1 || apt-get install -y -q --no-install-recommends nodejs npm
-fi
+sh server/install-deps.sh test
 if [ -f tests/browser/package-lock.json ]; then
 	(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

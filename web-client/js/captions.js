@@ -27,6 +27,24 @@ export class CaptionView {
       }
     });
     input.addEventListener('input', () => this.schedulePartial());
+    $('cap-handover').addEventListener('click', () => this.toggleTurn());
+  }
+
+  // Teams hand over every 15-30 minutes: the open line is sent as final and the
+  // console pauses, so the next captioner's text is the only one on screen.
+  async toggleTurn() {
+    const input = $('cap-input');
+    if (!input.disabled) {
+      await this.sendFinal();
+      input.disabled = true;
+      $('cap-handover').textContent = 'Take over';
+      $('cap-turn').textContent = 'You handed over.';
+    } else {
+      input.disabled = false;
+      $('cap-handover').textContent = 'Hand over';
+      $('cap-turn').textContent = '';
+      input.focus();
+    }
   }
 
   snapshot(s) {
