@@ -82,18 +82,19 @@ static void browser_who(const struct room_member *m, char id[16], struct caption
 	*who = (struct caption_who){ .id = id, .name = m->attrs.name, .via = CAPTION_VIA_BROWSER };
 }
 
-/* A caption request's outcome for the sender: the error, or a result once durable. */
-static int caption_reply(hub *h, hub_conn *c, json_t *id, int rc, struct reply *rep)
+/*
+ * The sender's answer given drain()'s outcome: a result once durable (the id
+ * stays queued), a result now when nothing needed the disk, or an error.
+ */
+static int caption_reply(hub_conn *c, int rc, struct reply *rep)
 {
 	if (rc == 1) {
 		rep->deferred = true;
 		return 0;
 	}
 	hub_pending_unpush(c);
-	(void)h;
 	if (rc < 0)
 		return hub_fail(rep, "storage_unavailable", "%s", recorder_strerror(rc));
-	(void)id;
 	return 0;
 }
 
@@ -122,10 +123,9 @@ int hub_caption_request(hub *h, hub_conn *c, json_t *req, const char *type, int6
 				    has_sp ? &sp : NULL, now);
 	if (rc < 0)
 		return hub_fail(rep, caption_err_code(rc), "%s", caption_strerror(rc));
-	json_t *id = json_object_get(req, "id");
-	hub_pending_push(c, id);
+	hub_pending_push(c, json_object_get(req, "id"));
 	rc = drain(h, c->hr, now, hub_pending_fn(), c);
-	return caption_reply(h, c, id, rc, rep);
+	return caption_reply(c, rc, rep);
 }
 
 /* Sends the late-joiner backlog: recent finals, then open partials. */
