@@ -1,7 +1,8 @@
 /*
  * A seeded mutational fuzzer for everything that reads outside input: signaling
  * messages through the whole hub (floor and captions included), caption URL
- * pushes, join tokens, configuration files and journal images. Built with
+ * pushes, join tokens, configuration files, journal images and media-port
+ * datagrams (STUN and RTP). Built with
  * ASan+UBSan; any crash, leak or undefined behaviour fails the run. The seed
  * is printed, and argv[1] replays one; argv[2] sets the iteration count.
  */
@@ -10,6 +11,8 @@
 #include "hub.h"
 #include "journal.h"
 #include "metrics.h"
+#include "rtp.h"
+#include "stun.h"
 #include "token.h"
 
 #include <dirent.h>
@@ -225,6 +228,48 @@ static void fuzz_journal(long iters)
 	}
 }
 
+/* Datagrams as they arrive on the media port: mutated STUN and RTP, and plain noise. */
+static void fuzz_packets(long iters)
+{
+	static const uint8_t stun_req[] = {
+		0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+		0x00, 0x06, 0x00, 0x03, 'a', ':', 'b', 0 };
+	static const uint8_t rtp_pkt[] = { 0x91, 111, 0, 1, 0, 0, 3, 192, 0, 0, 0, 10, 0xBE, 0xDE,
+		0, 1, 0x10, 0x85, 0, 0, 0xcc, 1, 2, 3, 4, 5 };
+	struct rtp_rewriter w;
+	rtp_rewriter_init(&w, 1, 1, 1, 48000);
+	uint8_t buf[1600];
+	for (long k = 0; k < iters; k++) {
+		size_t len;
+		if (k % 3 == 0) {
+			len = sizeof stun_req;
+			memcpy(buf, stun_req, len);
+		} else if (k % 3 == 1) {
+			len = sizeof rtp_pkt;
+			memcpy(buf, rtp_pkt, len);
+		} else {
+			len = rnd() % sizeof buf;
+			for (size_t i = 0; i < len; i++)
+				buf[i] = (uint8_t)rnd();
+		}
+		for (int m = (int)(rnd() % 4); m > 0; m--)
+			len = mutate((char *)buf, len, sizeof buf);
+		struct stun_msg sm;
+		if (stun_parse(buf, len, &sm) == STUN_OK) {
+			outcomes += stun_check_integrity(&sm, (const uint8_t *)"pw", 2) != STUN_OK;
+			const struct stun_attr *a = stun_find(&sm, STUN_A_XOR_MAPPED_ADDRESS);
+			struct sockaddr_storage ss;
+			if (a)
+				outcomes += stun_xor_address(&sm, a, &ss) != STUN_OK;
+		}
+		struct rtp_hdr h;
+		if (rtp_parse(buf, len, 1, &h) == RTP_OK)
+			outcomes += !rtp_rewrite(&w, buf, &h, k);
+		else
+			outcomes++;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5eed1234abcdULL;
@@ -241,9 +286,10 @@ int main(int argc, char **argv)
 	fuzz_caption_push(iters / 4);
 	fuzz_tokens_and_config(iters / 4);
 	fuzz_journal(iters);
+	fuzz_packets(iters);
 	for (size_t i = 0; i < n_corpus; i++)
 		free(corpus[i]);
 	metrics_reset();
-	printf("%ld inputs refused cleanly\n4 passed, 0 failed\n", outcomes);
+	printf("%ld inputs refused cleanly\n5 passed, 0 failed\n", outcomes);
 	return 0;
 }
