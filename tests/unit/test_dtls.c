@@ -1,0 +1,198 @@
+/*
+ * DTLS-SRTP between two in-process endpoints: a real handshake (with lost
+ * datagrams and retransmission), the fingerprint check, both SRTP profiles,
+ * and SRTP/SRTCP with the exported keys against libsrtp2 used directly.
+ */
+#include "check.h"
+#include "dtls.h"
+#include "srtpx.h"
+
+#include <srtp2/srtp.h>
+#include <string.h>
+#include <time.h>
+
+struct pair {
+	dtls_cert *cs, *cc;
+	dtls_ctx *xs, *xc;
+	dtls_conn *server, *client;
+	int server_refused, client_refused; /* datagrams a side refused (a failed handshake) */
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void setup(struct pair *p, const char *client_profiles, const char *expect_server_fp)
+{
+	p->cs = dtls_cert_generate();
+	p->cc = dtls_cert_generate();
+	CHECK(p->cs && p->cc);
+	CHECK(strlen(dtls_cert_fingerprint(p->cs)) == DTLS_FINGERPRINT_LEN);
+	p->xs = dtls_ctx_create(p->cs, NULL);
+	p->xc = dtls_ctx_create(p->cc, client_profiles);
+	p->server = dtls_conn_create(p->xs, DTLS_SERVER, dtls_cert_fingerprint(p->cc));
+	p->client = dtls_conn_create(p->xc, DTLS_CLIENT,
+				     expect_server_fp ? expect_server_fp : dtls_cert_fingerprint(p->cs));
+}
+
+static void teardown(struct pair *p)
+{
+	dtls_conn_free(p->server);
+	dtls_conn_free(p->client);
+	dtls_ctx_free(p->xs);
+	dtls_ctx_free(p->xc);
+	dtls_cert_free(p->cs);
+	dtls_cert_free(p->cc);
+}
+
+/* Moves datagrams both ways until both sides settle; drops the first `drop` datagrams. */
+static void pump(struct pair *p, int drop)
+{
+	uint8_t buf[2048];
+	CHECK(dtls_conn_start(p->client) == DTLS_OK);
+	for (int round = 0; round < 200; round++) {
+		int moved = 0, n;
+		while ((n = dtls_conn_poll_output(p->client, buf, sizeof buf)) > 0) {
+			moved++;
+			if (drop-- > 0)
+				continue;
+			if (dtls_conn_input(p->server, buf, (size_t)n) != DTLS_OK)
+				p->server_refused++;
+		}
+		while ((n = dtls_conn_poll_output(p->server, buf, sizeof buf)) > 0) {
+			moved++;
+			if (dtls_conn_input(p->client, buf, (size_t)n) != DTLS_OK)
+				p->client_refused++;
+		}
+		enum dtls_state a = dtls_conn_state(p->client), b = dtls_conn_state(p->server);
+		if ((a == DTLS_CONNECTED || a == DTLS_FAILED) && (b == DTLS_CONNECTED || b == DTLS_FAILED)
+		    && !moved)
+			return;
+		if (!moved) { /* wait for the retransmission timer */
+			int64_t t = dtls_conn_next_deadline_ms(p->client);
+			sleep_ms(t > 0 ? (long)t : 5);
+			dtls_conn_timeout(p->client);
+			dtls_conn_timeout(p->server);
+		}
+	}
+}
+
+/* Protects with one side's wrapper, unprotects with the other's, then through raw libsrtp2. */
+static void check_srtp(struct pair *p, enum dtls_srtp_profile want)
+{
+	struct dtls_srtp_keys ks, kc;
+	CHECK(dtls_conn_srtp_keys(p->server, &ks) == DTLS_OK);
+	CHECK(dtls_conn_srtp_keys(p->client, &kc) == DTLS_OK);
+	CHECK(ks.profile == want && kc.profile == want);
+	CHECK(memcmp(ks.local, kc.remote, ks.key_len + ks.salt_len) == 0);
+	CHECK(memcmp(ks.remote, kc.local, ks.key_len + ks.salt_len) == 0);
+	srtpx *ss = srtpx_create(&ks), *sc = srtpx_create(&kc);
+	CHECK(ss && sc);
+	uint8_t pkt[12 + 160 + SRTPX_TRAILER], clear[12 + 160];
+	for (int i = 0; i < 12 + 160; i++)
+		clear[i] = (uint8_t)(i * 7);
+	clear[0] = 0x80;
+	clear[1] = 111;
+	for (int seq = 1; seq <= 5; seq++) {
+		clear[3] = (uint8_t)seq;
+		memcpy(pkt, clear, sizeof clear);
+		size_t len = sizeof clear;
+		CHECK(srtpx_protect_rtp(ss, pkt, &len, sizeof pkt) == SRTPX_OK && len > sizeof clear);
+		uint8_t copy[sizeof pkt];
+		size_t clen = len;
+		memcpy(copy, pkt, len);
+		CHECK(srtpx_unprotect_rtp(sc, pkt, &len) == SRTPX_OK);
+		CHECK(len == sizeof clear && memcmp(pkt, clear, len) == 0);
+		CHECK(srtpx_unprotect_rtp(sc, copy, &clen) == SRTPX_E_REPLAY);
+	}
+	/* Tampering is caught. */
+	clear[3] = 9;
+	memcpy(pkt, clear, sizeof clear);
+	size_t len = sizeof clear;
+	CHECK(srtpx_protect_rtp(ss, pkt, &len, sizeof pkt) == SRTPX_OK);
+	pkt[40] ^= 1;
+	CHECK(srtpx_unprotect_rtp(sc, pkt, &len) == SRTPX_E_AUTH);
+	/* RTCP both ways (a receiver report). */
+	uint8_t rr[8 + SRTPX_TRAILER] = { 0x80, 201, 0, 1, 0, 0, 0, 42 };
+	len = 8;
+	CHECK(srtpx_protect_rtcp(sc, rr, &len, sizeof rr) == SRTPX_OK);
+	CHECK(srtpx_unprotect_rtcp(ss, rr, &len) == SRTPX_OK && len == 8 && rr[7] == 42);
+	/* The wrapper's output opens with libsrtp2 set up directly from the raw keys. */
+	srtp_policy_t pol;
+	memset(&pol, 0, sizeof pol);
+	if (want == DTLS_SRTP_AEAD_AES_128_GCM) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
+	} else {
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+	}
+	pol.ssrc.type = ssrc_any_inbound;
+	pol.key = kc.remote;
+	pol.window_size = 128;
+	srtp_t raw;
+	CHECK(srtp_create(&raw, &pol) == srtp_err_status_ok);
+	clear[3] = 20;
+	memcpy(pkt, clear, sizeof clear);
+	len = sizeof clear;
+	CHECK(srtpx_protect_rtp(ss, pkt, &len, sizeof pkt) == SRTPX_OK);
+	int n = (int)len;
+	CHECK(srtp_unprotect(raw, pkt, &n) == srtp_err_status_ok);
+	CHECK(n == (int)sizeof clear && memcmp(pkt, clear, sizeof clear) == 0);
+	srtp_dealloc(raw);
+	srtpx_free(ss);
+	srtpx_free(sc);
+}
+
+static void test_handshake(const char *profiles, enum dtls_srtp_profile want, int drop)
+{
+	struct pair p = { 0 };
+	setup(&p, profiles, NULL);
+	pump(&p, drop);
+	CHECK(dtls_conn_state(p.client) == DTLS_CONNECTED);
+	CHECK(dtls_conn_state(p.server) == DTLS_CONNECTED);
+	check_srtp(&p, want);
+	teardown(&p);
+}
+
+static void test_wrong_fingerprint(void)
+{
+	struct pair p = { 0 };
+	dtls_cert *other = dtls_cert_generate();
+	setup(&p, NULL, dtls_cert_fingerprint(other));
+	pump(&p, 0);
+	CHECK(dtls_conn_state(p.client) == DTLS_FAILED && p.client_refused > 0);
+	CHECK(dtls_conn_state(p.server) != DTLS_CONNECTED);
+	struct dtls_srtp_keys k;
+	CHECK(dtls_conn_srtp_keys(p.client, &k) == DTLS_E_STATE);
+	dtls_cert_free(other);
+	teardown(&p);
+}
+
+static void test_garbage(void)
+{
+	struct pair p = { 0 };
+	setup(&p, NULL, NULL);
+	uint8_t junk[300];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (uint8_t)(i * 31 + 7);
+	junk[0] = 22; /* looks like a handshake record */
+	int rc = dtls_conn_input(p.server, junk, sizeof junk);
+	CHECK(rc == DTLS_OK || rc == DTLS_E_HANDSHAKE); /* refused without a crash */
+	uint8_t buf[2048];
+	CHECK(dtls_conn_poll_output(p.server, buf, 10) <= 0);
+	teardown(&p);
+}
+
+int main(void)
+{
+	CHECK(srtpx_init() == SRTPX_OK);
+	test_handshake(NULL, DTLS_SRTP_AEAD_AES_128_GCM, 0);
+	test_handshake("SRTP_AES128_CM_SHA1_80", DTLS_SRTP_AES128_CM_SHA1_80, 0);
+	test_handshake(NULL, DTLS_SRTP_AEAD_AES_128_GCM, 1); /* the ClientHello is lost once */
+	test_wrong_fingerprint();
+	test_garbage();
+	return check_done();
+}
