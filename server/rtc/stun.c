@@ -209,6 +209,60 @@ static int put_xor_address(uint8_t *out, size_t cap, const uint8_t tid[12],
 	return 8 + n;
 }
 
+/* Appends an attribute; returns the new offset or 0 when it does not fit. */
+static size_t put_attr(uint8_t *out, size_t off, size_t cap, uint16_t type, const void *v,
+		       size_t len)
+{
+	size_t padded = (len + 3) & ~(size_t)3;
+	if (off + 4 + padded > cap)
+		return 0;
+	put16(out + off, type);
+	put16(out + off + 2, (uint16_t)len);
+	memset(out + off + 4, 0, padded);
+	if (len)
+		memcpy(out + off + 4, v, len);
+	return off + 4 + padded;
+}
+
+/* Appends MESSAGE-INTEGRITY and FINGERPRINT to the message ending at off. */
+static int seal(uint8_t *out, size_t off, size_t cap, const uint8_t *key, size_t key_len)
+{
+	if (off + 24 + 8 > cap)
+		return STUN_E_NO_SPACE;
+	put16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + 24));
+	put16(out + off, STUN_A_MESSAGE_INTEGRITY);
+	put16(out + off + 2, 20);
+	integrity_of(out, off, key, key_len, out + off + 4);
+	off += 24;
+	put16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + 8));
+	put16(out + off, STUN_A_FINGERPRINT);
+	put16(out + off + 2, 4);
+	put32(out + off + 4, stun_fingerprint(out, off));
+	return (int)(off + 8);
+}
+
+int stun_binding_request(const uint8_t tid[12], const char *username, uint32_t priority,
+			 uint64_t tiebreaker, bool use_candidate, const uint8_t *key,
+			 size_t key_len, uint8_t *out, size_t cap)
+{
+	if (cap < STUN_HEADER_LEN || strlen(username) > 513)
+		return STUN_E_NO_SPACE;
+	put16(out, join_type(STUN_BINDING, STUN_REQUEST));
+	put16(out + 2, 0);
+	put32(out + 4, STUN_MAGIC);
+	memcpy(out + 8, tid, 12);
+	uint8_t pr[4], tb[8];
+	put32(pr, priority);
+	put32(tb, (uint32_t)(tiebreaker >> 32));
+	put32(tb + 4, (uint32_t)tiebreaker);
+	size_t off = put_attr(out, STUN_HEADER_LEN, cap, STUN_A_USERNAME, username, strlen(username));
+	off = off ? put_attr(out, off, cap, STUN_A_PRIORITY, pr, 4) : 0;
+	off = off ? put_attr(out, off, cap, STUN_A_ICE_CONTROLLING, tb, 8) : 0;
+	if (off && use_candidate)
+		off = put_attr(out, off, cap, STUN_A_USE_CANDIDATE, NULL, 0);
+	return off ? seal(out, off, cap, key, key_len) : STUN_E_NO_SPACE;
+}
+
 int stun_binding_success(const uint8_t tid[12], const struct sockaddr *from, const uint8_t *key,
 			 size_t key_len, uint8_t *out, size_t cap)
 {
@@ -220,17 +274,7 @@ int stun_binding_success(const uint8_t tid[12], const struct sockaddr *from, con
 	int n = put_xor_address(out + STUN_HEADER_LEN, cap - STUN_HEADER_LEN - 32, tid, from);
 	if (n < 0)
 		return n;
-	size_t off = STUN_HEADER_LEN + (size_t)n;
-	put16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + 24));
-	put16(out + off, STUN_A_MESSAGE_INTEGRITY);
-	put16(out + off + 2, 20);
-	integrity_of(out, off, key, key_len, out + off + 4);
-	off += 24;
-	put16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + 8));
-	put16(out + off, STUN_A_FINGERPRINT);
-	put16(out + off + 2, 4);
-	put32(out + off + 4, stun_fingerprint(out, off));
-	return (int)(off + 8);
+	return seal(out, STUN_HEADER_LEN + (size_t)n, cap, key, key_len);
 }
 
 const char *stun_strerror(int err)

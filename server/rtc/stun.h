@@ -90,6 +90,15 @@ uint32_t stun_u32(const struct stun_msg *m, const struct stun_attr *a);
 RS_MUST_CHECK int stun_binding_success(const uint8_t tid[12], const struct sockaddr *from,
 				       const uint8_t *key, size_t key_len, uint8_t *out,
 				       size_t cap);
+/*
+ * Builds a Binding request as an ICE controlling agent sends it (RFC 8445
+ * section 7.1.2): USERNAME, PRIORITY, ICE-CONTROLLING, optionally
+ * USE-CANDIDATE, then MESSAGE-INTEGRITY (key) and FINGERPRINT. For tests and
+ * for checks of our own. Returns the length or a negative stun_err.
+ */
+RS_MUST_CHECK int stun_binding_request(const uint8_t tid[12], const char *username,
+				       uint32_t priority, uint64_t tiebreaker, bool use_candidate,
+				       const uint8_t *key, size_t key_len, uint8_t *out, size_t cap);
 /* The FINGERPRINT value of buf[0..len) (the message up to that attribute). */
 uint32_t stun_fingerprint(const uint8_t *buf, size_t len);
 const char *stun_strerror(int err);
