@@ -1,5 +1,6 @@
 #include "ice.h"
 
+#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@ struct ice_agent {
 	char username[2 * 256 + 2];     /* what a valid request's USERNAME must be */
 	struct sockaddr_storage selected;
 	bool nominated;
+	struct sockaddr_storage checked[4]; /* addresses that passed a check, newest first */
+	int n_checked;
 	int64_t last_valid_ms;
 	bool seen;
 };
@@ -83,6 +86,38 @@ static int check_request(const ice_agent *a, const struct stun_msg *m)
 	return ICE_OK;
 }
 
+static size_t addr_len(const struct sockaddr *s)
+{
+	return s->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	return a->ss_family == b->sa_family && memcmp(a, b, addr_len(b)) == 0;
+}
+
+static void remember(ice_agent *a, const struct sockaddr *from, socklen_t from_len)
+{
+	for (int i = 0; i < a->n_checked; i++)
+		if (same_addr(&a->checked[i], from))
+			return;
+	if (from_len > sizeof a->checked[0])
+		return;
+	memmove(&a->checked[1], &a->checked[0], sizeof a->checked[0] * 3);
+	memset(&a->checked[0], 0, sizeof a->checked[0]);
+	memcpy(&a->checked[0], from, from_len);
+	if (a->n_checked < 4)
+		a->n_checked++;
+}
+
+bool ice_agent_validated(const ice_agent *a, const struct sockaddr *from)
+{
+	for (int i = 0; i < a->n_checked; i++)
+		if (same_addr(&a->checked[i], from))
+			return true;
+	return false;
+}
+
 int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len,
 		    const struct sockaddr *from, socklen_t from_len, uint8_t *resp, size_t cap,
 		    size_t *resp_len)
@@ -100,6 +135,7 @@ int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len
 	if (n < 0)
 		return ICE_E_NO_SPACE;
 	*resp_len = (size_t)n;
+	remember(a, from, from_len);
 	a->last_valid_ms = now_ms;
 	a->seen = true;
 	if (stun_find(&m, STUN_A_USE_CANDIDATE) && from_len <= sizeof a->selected) {

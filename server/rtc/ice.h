@@ -53,6 +53,8 @@ void ice_agent_free(ice_agent *a);
 RS_MUST_CHECK int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len,
 				  const struct sockaddr *from, socklen_t from_len, uint8_t *resp,
 				  size_t cap, size_t *resp_len);
+/* True when `from` passed a check (nominated or not): it may start DTLS. */
+bool ice_agent_validated(const ice_agent *a, const struct sockaddr *from);
 /* The nominated remote address (NULL until one is nominated). */
 const struct sockaddr_storage *ice_agent_selected(const ice_agent *a);
 /* When consent expires without another valid check (INT64_MAX before the first). */

@@ -1,0 +1,129 @@
+/*
+ * A transport against an in-process browser stand-in: ICE check and
+ * nomination, DTLS handshake, SRTP both ways, and garbage of every kind
+ * dropped with its reason while media keeps flowing.
+ */
+#include "check.h"
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#define QMAX 64
+
+/* Datagrams the transport sent, waiting for the browser stand-in. */
+static uint8_t q[QMAX][1500];
+static size_t qlen[QMAX];
+static int nq;
+static int rtp_seen, last_level;
+static enum transport_state last_state;
+
+static void t_send(void *ctx, const struct sockaddr *to, socklen_t tl, const uint8_t *b, size_t n)
+{
+	(void)ctx; (void)to; (void)tl;
+	if (nq < QMAX) {
+		memcpy(q[nq], b, n);
+		qlen[nq++] = n;
+	}
+}
+
+static void t_rtp(void *ctx, transport *t, uint8_t *p, size_t n, const struct rtp_hdr *h)
+{
+	(void)ctx; (void)t; (void)p; (void)n;
+	rtp_seen++;
+	last_level = h->audio_level;
+}
+
+static void t_state(void *ctx, transport *t, enum transport_state s)
+{
+	(void)ctx; (void)t;
+	last_state = s;
+}
+
+int main(void)
+{
+	CHECK(srtpx_init() == SRTPX_OK);
+	dtls_cert *server_cert = dtls_cert_generate(), *browser_cert = dtls_cert_generate();
+	dtls_ctx *sctx = dtls_ctx_create(server_cert, NULL), *bctx = dtls_ctx_create(browser_cert, NULL);
+	struct sdp_offer offer = { .opus_pt = 111, .level_ext_id = 1, .rtcp_mux = true };
+	strcpy(offer.ice_ufrag, "brws");
+	strcpy(offer.ice_pwd, "0123456789012345678901");
+	strcpy(offer.fingerprint, dtls_cert_fingerprint(browser_cert));
+	strcpy(offer.setup, "actpass");
+	struct transport_listener l = { t_send, t_rtp, t_state, NULL };
+	transport *t = transport_create(sctx, &offer, &l, NULL);
+	CHECK(t != NULL);
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(50000) };
+	inet_pton(AF_INET, "10.213.0.2", &from.sin_addr);
+	const struct sockaddr *fa = (struct sockaddr *)&from;
+
+	/* Garbage before anything: each kind is dropped with its reason. */
+	uint8_t junk[64] = { 0xff, 1, 2 };
+	CHECK(transport_input(t, 0, junk, sizeof junk, fa, sizeof from) == TRANSPORT_DROP_GARBAGE);
+	junk[0] = 22;
+	CHECK(transport_input(t, 0, junk, sizeof junk, fa, sizeof from) == TRANSPORT_DROP_DTLS);
+	junk[0] = 0x80;
+	CHECK(transport_input(t, 0, junk, sizeof junk, fa, sizeof from) == TRANSPORT_DROP_SRTP);
+
+	/* The browser's nominating check. */
+	char user[64];
+	snprintf(user, sizeof user, "%s:brws", transport_ufrag(t));
+	uint8_t tid[12] = { 9 }, req[512];
+	int n = stun_binding_request(tid, user, 1, 2, true, (const uint8_t *)transport_pwd(t),
+				     strlen(transport_pwd(t)), req, sizeof req);
+	CHECK(transport_input(t, 10, req, (size_t)n, fa, sizeof from) == TRANSPORT_DROP_NONE);
+	CHECK(nq == 1 && last_state == TRANSPORT_CONNECTING);
+	nq = 0;
+	req[n - 1] ^= 1;
+	CHECK(transport_input(t, 11, req, (size_t)n, fa, sizeof from) == TRANSPORT_DROP_STUN);
+
+	/* DTLS: the browser is the client. */
+	dtls_conn *b = dtls_conn_create(bctx, DTLS_CLIENT, dtls_cert_fingerprint(server_cert));
+	CHECK(dtls_conn_start(b) == DTLS_OK);
+	uint8_t buf[2048];
+	for (int round = 0; round < 20 && transport_state(t) != TRANSPORT_CONNECTED; round++) {
+		while ((n = dtls_conn_poll_output(b, buf, sizeof buf)) > 0)
+			(void)transport_input(t, 20, buf, (size_t)n, fa, sizeof from);
+		for (int i = 0; i < nq; i++)
+			(void)!dtls_conn_input(b, q[i], qlen[i]);
+		nq = 0;
+	}
+	while ((n = dtls_conn_poll_output(b, buf, sizeof buf)) > 0) /* the last flight */
+		(void)transport_input(t, 20, buf, (size_t)n, fa, sizeof from);
+	CHECK(transport_state(t) == TRANSPORT_CONNECTED && last_state == TRANSPORT_CONNECTED);
+	CHECK(dtls_conn_state(b) == DTLS_CONNECTED);
+	struct dtls_srtp_keys keys;
+	CHECK(dtls_conn_srtp_keys(b, &keys) == DTLS_OK);
+	srtpx *bs = srtpx_create(&keys);
+
+	/* Browser -> server: an Opus packet with an audio level of 30. */
+	uint8_t pkt[256] = { 0x90, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0xBE, 0xDE, 0, 1, 0x10, 0x9e,
+			     0, 0 };
+	size_t len = 20 + 40;
+	CHECK(srtpx_protect_rtp(bs, pkt, &len, sizeof pkt) == SRTPX_OK);
+	CHECK(transport_input(t, 30, pkt, len, fa, sizeof from) == TRANSPORT_DROP_NONE);
+	CHECK(rtp_seen == 1 && last_level == 30);
+	CHECK(transport_input(t, 31, pkt, len, fa, sizeof from) == TRANSPORT_DROP_SRTP); /* replay */
+
+	/* Server -> browser. */
+	uint8_t out[256 + SRTPX_TRAILER] = { 0x80, 111, 0, 5, 0, 0, 3, 0xc0, 0, 0, 0, 42 };
+	nq = 0;
+	CHECK(transport_send_rtp(t, out, 12 + 50, sizeof out) == 0 && nq == 1);
+	len = qlen[0];
+	CHECK(srtpx_unprotect_rtp(bs, q[0], &len) == SRTPX_OK && len == 62);
+
+	/* Consent lapses 30 s after the last check. */
+	CHECK(transport_next_deadline(t, 40) <= 10 + ICE_CONSENT_MS);
+	transport_tick(t, 10 + ICE_CONSENT_MS);
+	CHECK(transport_state(t) == TRANSPORT_FAILED);
+
+	srtpx_free(bs);
+	dtls_conn_free(b);
+	transport_free(t);
+	dtls_ctx_free(sctx);
+	dtls_ctx_free(bctx);
+	dtls_cert_free(server_cert);
+	dtls_cert_free(browser_cert);
+	return check_done();
+}
