@@ -2,6 +2,8 @@
 #include "floor_msg.h"
 #include "metrics.h"
 
+#include <openssl/rand.h>
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +134,11 @@ static struct hroom *add_room(hub *h, const char *id, const char *title, bool op
 		hr->cap = caption_room_create("en", NULL, &cerr);
 	assert(hr->cap);
 	hr->cap_due = CAPTION_NO_DEADLINE;
+	uint8_t r[10]; /* RFC 3550 section 5.1: random SSRC, first sequence number and timestamp */
+	RAND_bytes(r, sizeof r);
+	rtp_rewriter_init(&hr->rw, (uint32_t)r[0] << 24 | r[1] << 16 | r[2] << 8 | r[3],
+			  (uint16_t)(r[4] << 8 | r[5]),
+			  (uint32_t)r[6] << 24 | r[7] << 16 | r[8] << 8 | r[9], 48000);
 	h->rooms = rs_realloc(h->rooms, (h->n_rooms + 1) * sizeof *h->rooms);
 	h->rooms[h->n_rooms++] = hr;
 	return hr;
@@ -168,6 +175,11 @@ hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct
 	h->io = *io;
 	h->rec = rec;
 	h->next_pid = 1;
+	h->talk_due = INT64_MAX;
+	h->cert = srtpx_init() == SRTPX_OK ? dtls_cert_generate() : NULL;
+	h->dtls = h->cert ? dtls_ctx_create(h->cert, NULL) : NULL;
+	if (!h->dtls)
+		rs_log(RS_LOG_ERR, "DTLS is unavailable: participants cannot join audio");
 	for (size_t i = 0; i < cfg->n_rooms; i++) {
 		const struct config_room *cr = &cfg->rooms[i];
 		add_room(h, cr->id, cr->title, cr->open, cr->policy);
@@ -190,6 +202,9 @@ void hub_destroy(hub *h)
 		free(h->rooms[i]);
 	}
 	free(h->rooms);
+	free(h->media);
+	dtls_ctx_free(h->dtls);
+	dtls_cert_free(h->cert);
 	free(h);
 }
 
@@ -238,6 +253,7 @@ static void leave_room(hub *h, hub_conn *c, int64_t now)
 	struct hroom *hr = c->hr;
 	struct room_member *m = c->member;
 	drop_pending(h, c);
+	hub_media_drop(h, c);
 	hub_caption_left(h, hr, m, now);
 	uint32_t pid = m->pid;
 	room_leave(hr->room, m, now);
@@ -482,8 +498,9 @@ static int route_request(hub *h, hub_conn *c, json_t *msg, const char *type, int
 {
 	bool floor = floor_msg_owns(type);
 	bool caption = strncmp(type, "caption.", 8) == 0;
+	bool audio = strncmp(type, "audio.", 6) == 0;
 	const struct route *rt = find_route(type);
-	if (!rt && !floor && !caption)
+	if (!rt && !floor && !caption && !audio)
 		return fail(rep, "unknown_type", "unknown message type '%.64s'", type);
 	if ((!rt || rt->needs_room) && !c->hr)
 		return fail(rep, "not_joined", "join a room first");
@@ -491,6 +508,8 @@ static int route_request(hub *h, hub_conn *c, json_t *msg, const char *type, int
 		return hub_floor_request(h, c, msg, type, now, rep);
 	if (caption)
 		return hub_caption_request(h, c, msg, type, now, rep);
+	if (audio)
+		return hub_media_request(h, c, msg, type, now, rep);
 	return rt->fn(h, c, msg, now, rep);
 }
 
@@ -540,7 +559,7 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 
 int64_t hub_next_deadline(const hub *h)
 {
-	int64_t due = INT64_MAX;
+	int64_t due = hub_media_deadline(h);
 	for (size_t i = 0; i < h->n_rooms; i++) {
 		struct hroom *hr = h->rooms[i];
 		int64_t f = floor_next_deadline(hr->floor);
@@ -554,6 +573,8 @@ int64_t hub_next_deadline(const hub *h)
 
 void hub_tick(hub *h, int64_t now)
 {
+	if (hub_media_deadline(h) <= now)
+		hub_media_tick(h, now);
 	for (size_t i = 0; i < h->n_rooms; i++) {
 		struct hroom *hr = h->rooms[i];
 		if (floor_next_deadline(hr->floor) <= now)

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 typedef struct hub hub;
 typedef struct hub_conn hub_conn;
@@ -40,6 +41,9 @@ struct hub_io {
 	int (*send)(void *ctx, void *transport, rs_msg *m);
 	/* Close transport soon (after flushing what is queued) with a close code and reason. */
 	void (*close)(void *ctx, void *transport, int code, const char *reason);
+	/* Send a datagram from the media port (may be NULL when audio is off). */
+	void (*send_udp)(void *ctx, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
+			 size_t len);
 	void *ctx;
 };
 
@@ -71,6 +75,12 @@ size_t hub_conn_count(const hub *h);
 room *hub_room(const hub *h, const char *id);
 const uint8_t *hub_secret(const hub *h);
 recorder *hub_recorder(const hub *h);
+
+/* The media port is open on this UDP port (announced in candidates). */
+void hub_media_port(hub *h, int port);
+/* One datagram on the media port, from `from`. */
+void hub_media_input(hub *h, int64_t now, uint8_t *buf, size_t len, const struct sockaddr *from,
+		     socklen_t from_len);
 
 /* When the hub next needs hub_tick() (INT64_MAX: no timer; idle rooms arm none). */
 int64_t hub_next_deadline(const hub *h);

@@ -10,6 +10,7 @@
 #include "floor.h"
 #include "hub.h"
 #include "recorder.h"
+#include "transport.h"
 
 #include <stdarg.h>
 
@@ -21,6 +22,7 @@ struct hroom {
 	floor_ctl *floor;      /* owned */
 	caption_room *cap;     /* owned */
 	int64_t cap_due;       /* next caption timer, CAPTION_NO_DEADLINE when idle */
+	struct rtp_rewriter rw; /* the room's one outgoing audio stream */
 	hub *hub;              /* the owner */
 };
 
@@ -35,6 +37,9 @@ struct hub_conn {
 	bool closing;
 	json_t *pending[HUB_PENDING_MAX]; /* ids of requests answered once durable, FIFO */
 	int pending_head, pending_len;
+	transport *tp;                /* owned: the audio connection, or NULL */
+	int64_t talk_ms;              /* last packet with voice in it */
+	bool talking;                 /* as last announced */
 };
 
 struct hub {
@@ -48,6 +53,14 @@ struct hub {
 	size_t n_rooms;
 	size_t n_conns;
 	uint32_t next_pid;
+	/* audio */
+	dtls_cert *cert;              /* owned: our DTLS certificate */
+	dtls_ctx *dtls;               /* owned */
+	hub_conn **media;             /* borrowed: connections with a transport */
+	size_t n_media, cap_media;
+	int media_port;               /* the UDP port candidates announce */
+	int64_t media_now;            /* the time of the datagram being handled */
+	int64_t talk_due;             /* next talking-indicator check, INT64_MAX when nobody talks */
 };
 
 /* The outcome of one request: data for a result, or an error code and text. */
@@ -97,6 +110,13 @@ void hub_caption_tick(hub *h, struct hroom *hr, int64_t now);
 void hub_caption_recover(recorder *rec, const char *const *rooms, size_t n);
 /* Current speaker for attribution: the first floor holder, or none. */
 bool hub_floor_speaker(struct hroom *hr, struct caption_speaker *out);
+
+/* Audio (hub_media.c). */
+int hub_media_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,
+		      struct reply *rep);
+void hub_media_drop(hub *h, hub_conn *c);
+int64_t hub_media_deadline(const hub *h);
+void hub_media_tick(hub *h, int64_t now);
 
 /* Floor feature (hub_floor.c). */
 int hub_floor_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define WS_SUBPROTOCOL "rostrum.v1"
@@ -57,6 +61,8 @@ struct net {
 	struct lws *jwsi;        /* the writer's socket adopted into the loop */
 	lws_sorted_usec_list_t hub_sul;
 	int64_t hub_due;         /* server time the hub timer is armed for, INT64_MAX: none */
+	int udp_fd;              /* the media port (lws watches it; it closes it at the end) */
+	int media_port;
 	struct api_ctx api;
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
@@ -424,6 +430,79 @@ static void jw_state(void *ctx, enum jwriter_state state, int sys_errno)
 		       jwriter_state_name(state), sys_errno ? strerror(sys_errno) : "");
 }
 
+/* ---- the media port ---------------------------------------------------------- */
+
+#define MEDIA_BATCH 64 /* datagrams read per wake-up before other sockets get a turn */
+
+static void io_send_udp(void *ctx, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
+			size_t len)
+{
+	struct net *n = ctx;
+	if (sendto(n->udp_fd, buf, len, 0, to, to_len) < 0)
+		metrics_add("rostrum_media_send_errors_total", 1); /* a full buffer drops, as UDP does */
+}
+
+static int cb_media(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	uint8_t buf[2048];
+	for (int i = 0; i < MEDIA_BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof from;
+		ssize_t r = recvfrom(n->udp_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+		if (r < 0)
+			break;
+		hub_media_input(n->hub, net_now(n), buf, (size_t)r, (struct sockaddr *)&from, fl);
+	}
+	return 0;
+}
+
+/* Binds the first free port of the configured range on the announced address. */
+static int bind_media(struct net *n)
+{
+	const struct config_rtc *r = &n->cfg->rtc;
+	const char *ip = r->announce ? r->announce : n->cfg->listen_host;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	for (int port = r->udp_port_min; port <= r->udp_port_max; port++) {
+		sa.sin_port = htons((uint16_t)port);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+static void open_media(struct net *n)
+{
+	n->udp_fd = bind_media(n);
+	if (n->udp_fd < 0) {
+		rs_log(RS_LOG_ERR, "no UDP port for audio (%s)", strerror(errno));
+		return;
+	}
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	getsockname(n->udp_fd, (struct sockaddr *)&sa, &sl);
+	lws_sock_file_fd_type fd;
+	fd.filefd = n->udp_fd;
+	if (!lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC, fd, "rostrum-media", NULL)) {
+		rs_log(RS_LOG_ERR, "cannot watch the audio port");
+		return;
+	}
+	n->media_port = ntohs(sa.sin_port);
+	hub_media_port(n->hub, n->media_port);
+}
+
 /* ---- the hub's timer -------------------------------------------------------- */
 
 static void hub_timer(lws_sorted_usec_list_t *sul)
@@ -492,6 +571,7 @@ static const struct lws_protocols protocols[] = {
 	{ "http", cb_http, sizeof(struct http_tx), 0, 0, NULL, 0 },
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
+	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -514,6 +594,9 @@ static void print_banner(struct net *n)
 	int port = lws_get_vhost_listen_port(n->vhost);
 	const char *scheme = n->cfg->tls_cert ? "https" : "http";
 	printf("rostrum %s listening on %s://%s:%d/\n", RS_VERSION, scheme, n->cfg->listen_host, port);
+	if (n->media_port)
+		printf("audio on udp %s:%d\n", n->cfg->rtc.announce ? n->cfg->rtc.announce
+				: n->cfg->listen_host, n->media_port);
 	for (size_t i = 0; i < n->cfg->n_rooms; i++)
 		if (n->cfg->rooms[i].open)
 			printf("open room '%s': %s://%s:%d/?room=%s\n", n->cfg->rooms[i].id, scheme,
@@ -660,7 +743,7 @@ int net_run(struct rs_config *cfg)
 		teardown(n);
 		return 2;
 	}
-	struct hub_io io = { .send = io_send, .close = io_close, .ctx = n };
+	struct hub_io io = { .send = io_send, .close = io_close, .send_udp = io_send_udp, .ctx = n };
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
@@ -671,6 +754,7 @@ int net_run(struct rs_config *cfg)
 		return 2;
 	}
 	adopt_journal(n);
+	open_media(n);
 	serve(n);
 	int rc = teardown(n);
 	rs_log(RS_LOG_INFO, "stopped");

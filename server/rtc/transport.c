@@ -97,10 +97,12 @@ static enum transport_drop on_stun(transport *t, int64_t now, const uint8_t *buf
 }
 
 /* Only an address that passed an ICE check may speak DTLS or media to us. */
-static bool validated(const transport *t, const struct sockaddr *from)
+bool transport_validated(const transport *t, const struct sockaddr *from)
 {
 	return ice_agent_validated(t->ice, from);
 }
+
+#define validated transport_validated
 
 static enum transport_drop on_dtls(transport *t, int64_t now, const uint8_t *buf, size_t len,
 				   const struct sockaddr *from, socklen_t from_len)

@@ -56,6 +56,8 @@ const char *transport_pwd(const transport *t);
 enum transport_state transport_state(const transport *t);
 int transport_level_ext(const transport *t);
 
+/* True when `from` passed an ICE check of this transport (its datagrams are ours). */
+bool transport_validated(const transport *t, const struct sockaddr *from);
 /* One datagram from `from`; returns TRANSPORT_DROP_NONE or why it was dropped. */
 enum transport_drop transport_input(transport *t, int64_t now_ms, uint8_t *buf, size_t len,
 				    const struct sockaddr *from, socklen_t from_len);
