@@ -601,6 +601,8 @@ json_t *hub_health(const hub *h, int64_t now)
 			      "rooms", (json_int_t)h->n_rooms, "connections",
 			      (json_int_t)h->n_conns, "participants", (json_int_t)member_total(h));
 	recorder_health(h->rec, o);
+	json_object_set_new(o, "audio", json_pack("{s:i, s:I}", "udp_port", h->media_port,
+						  "connections", (json_int_t)h->n_media));
 	return o;
 }
 

@@ -3,6 +3,7 @@
 import { Conn } from './conn.js';
 import { FloorView } from './floor.js';
 import { CaptionView } from './captions.js';
+import { AudioView } from './audio.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -11,8 +12,15 @@ const state = { room: params.get('room') || 'plenary', token: params.get('token'
 
 const wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
 const conn = new Conn(wsUrl);
+window.rostrumConn = conn; // for tests and diagnostics
 const floor = new FloorView(conn, state);
 const captions = new CaptionView(conn, state);
+const talking = new Set();
+// eslint-disable-next-line no-unused-vars
+const audio = new AudioView(conn, state, (pid, on) => {
+  if (on) talking.add(pid); else talking.delete(pid);
+  renderRoster();
+});
 
 function setStatus(text) { $('status').textContent = text; }
 
@@ -34,6 +42,7 @@ function renderRoster() {
   for (const p of people) {
     const li = document.createElement('li');
     li.dataset.pid = p.pid;
+    if (talking.has(p.pid)) li.classList.add('talking');
     const name = document.createElement('span');
     name.textContent = p.name + (state.you && p.pid === state.you.pid ? ' (you)' : '');
     const meta = document.createElement('span');
@@ -68,6 +77,10 @@ async function join() {
   $('moderator-panel').hidden = state.you.role !== 'moderator';
   setStatus(`Connected as ${state.you.name} (${state.you.role})`);
   renderRoster();
+  if (audio.pc) { // the server dropped our audio with the old connection: offer again
+    audio.close();
+    audio.join();
+  }
   floor.snapshot(snap.floor);
   captions.snapshot(snap.captions);
 }
