@@ -69,7 +69,7 @@ static void fan_out(hub *h, hub_conn *from, uint8_t *pkt, size_t len)
 		if (c == from || c->hr != from->hr || transport_state(c->tp) != TRANSPORT_CONNECTED)
 			continue;
 		memcpy(out, pkt, len);
-		if (transport_send_rtp(c->tp, out, len, sizeof out) == 0)
+		if (transport_send_rtp(c->tp, h->media_now, out, len, sizeof out) == 0)
 			metrics_add("rostrum_media_packets_out_total", 1);
 	}
 }
@@ -145,6 +145,9 @@ static int audio_offer(hub *h, hub_conn *c, json_t *req, struct reply *rep)
 	c->tp = transport_create(h->dtls, &o, &l, c);
 	if (!c->tp)
 		return hub_fail(rep, "internal", "the audio connection could not be set up");
+	char cname[40];
+	snprintf(cname, sizeof cname, "rostrum-%s", room_id(c->hr->room));
+	transport_set_sender(c->tp, c->hr->rw.out_ssrc, cname);
 	media_add(h, c);
 	return answer(h, c, &o, rep);
 }

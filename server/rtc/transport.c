@@ -18,6 +18,12 @@ struct transport {
 	void *owner;
 	enum transport_state state;
 	int64_t dtls_due;      /* absolute ms, INT64_MAX when no retransmission runs */
+	/* RTCP (RFC 3550 section 6) */
+	struct rtcp_rx rx;     /* the stream the participant sends */
+	uint32_t send_ssrc;
+	char cname[40];
+	uint32_t sent_packets, sent_octets, sent_ts;
+	int64_t sent_ms, rtcp_due;
 };
 
 static void set_state(transport *t, enum transport_state s)
@@ -37,6 +43,8 @@ transport *transport_create(dtls_ctx *dtls, const struct sdp_offer *offer,
 	t->l = *l;
 	t->owner = owner;
 	t->dtls_due = INT64_MAX;
+	t->rtcp_due = INT64_MAX;
+	rs_strlcpy(t->cname, "rostrum", sizeof t->cname);
 	ice_credentials(t->ufrag, t->pwd);
 	t->ice = ice_agent_create(t->ufrag, t->pwd, offer->ice_ufrag);
 	t->dtls = dtls_conn_create(dtls, DTLS_SERVER, offer->fingerprint);
@@ -120,23 +128,46 @@ static enum transport_drop on_dtls(transport *t, int64_t now, const uint8_t *buf
 		if (dtls_conn_srtp_keys(t->dtls, &k) == DTLS_OK)
 			t->srtp = srtpx_create(&k);
 		set_state(t, t->srtp ? TRANSPORT_CONNECTED : TRANSPORT_FAILED);
+		t->rtcp_due = now + TRANSPORT_RTCP_MS;
 	}
 	return TRANSPORT_DROP_NONE;
 }
 
-static enum transport_drop on_media(transport *t, uint8_t *buf, size_t len)
+struct sr_seen {
+	transport *t;
+	int64_t now;
+};
+
+/* A sender report from the participant: its NTP time, for our RR's LSR/DLSR. */
+static void on_rtcp_packet(void *ctx, int type, const uint8_t *pkt, size_t len)
+{
+	struct sr_seen *s = ctx;
+	if (type != RTCP_SR || len < 20)
+		return;
+	uint64_t ntp = (uint64_t)pkt[8] << 56 | (uint64_t)pkt[9] << 48 | (uint64_t)pkt[10] << 40 |
+		       (uint64_t)pkt[11] << 32 | (uint64_t)pkt[12] << 24 | (uint64_t)pkt[13] << 16 |
+		       (uint64_t)pkt[14] << 8 | pkt[15];
+	rtcp_rx_sr(&s->t->rx, ntp, s->now);
+}
+
+static enum transport_drop on_media(transport *t, int64_t now, uint8_t *buf, size_t len)
 {
 	if (!t->srtp)
 		return TRANSPORT_DROP_SRTP;
 	bool rtcp = len >= 2 && buf[1] >= 192 && buf[1] <= 223; /* RFC 5761 section 4 */
-	if (rtcp) /* reports are decrypted to keep the replay window right; not used yet */
-		return srtpx_unprotect_rtcp(t->srtp, buf, &len) == SRTPX_OK ? TRANSPORT_DROP_NONE
-									   : TRANSPORT_DROP_SRTP;
+	if (rtcp) {
+		if (srtpx_unprotect_rtcp(t->srtp, buf, &len) != SRTPX_OK)
+			return TRANSPORT_DROP_SRTP;
+		struct sr_seen s = { t, now };
+		return rtcp_walk(buf, len, on_rtcp_packet, &s) ? TRANSPORT_DROP_NONE
+							      : TRANSPORT_DROP_RTP;
+	}
 	if (srtpx_unprotect_rtp(t->srtp, buf, &len) != SRTPX_OK)
 		return TRANSPORT_DROP_SRTP;
 	struct rtp_hdr h;
 	if (rtp_parse(buf, len, t->offer.level_ext_id, &h) != RTP_OK)
 		return TRANSPORT_DROP_RTP;
+	rtcp_rx_packet(&t->rx, h.ssrc, h.seq, h.ts, now, 48000);
 	if (t->l.on_rtp)
 		t->l.on_rtp(t->l.ctx, t, buf, len, &h);
 	return TRANSPORT_DROP_NONE;
@@ -153,20 +184,55 @@ enum transport_drop transport_input(transport *t, int64_t now_ms, uint8_t *buf, 
 	if (b >= 20 && b <= 63)
 		return on_dtls(t, now_ms, buf, len, from, from_len);
 	if (b >= 128 && b <= 191)
-		return validated(t, from) ? on_media(t, buf, len) : TRANSPORT_DROP_SRTP;
+		return validated(t, from) ? on_media(t, now_ms, buf, len) : TRANSPORT_DROP_SRTP;
 	return TRANSPORT_DROP_GARBAGE;
 }
 
-int transport_send_rtp(transport *t, uint8_t *pkt, size_t len, size_t cap)
+int transport_send_rtp(transport *t, int64_t now_ms, uint8_t *pkt, size_t len, size_t cap)
 {
 	socklen_t sl;
 	const struct sockaddr *to = selected(t, &sl);
 	if (t->state != TRANSPORT_CONNECTED || !to)
 		return -1;
+	t->sent_packets++;
+	t->sent_octets += (uint32_t)(len > 12 ? len - 12 : 0);
+	t->sent_ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
+	t->sent_ms = now_ms;
 	if (srtpx_protect_rtp(t->srtp, pkt, &len, cap) != SRTPX_OK)
 		return -1;
 	t->l.send(t->l.ctx, to, sl, pkt, len);
 	return 0;
+}
+
+void transport_set_sender(transport *t, uint32_t ssrc, const char *cname)
+{
+	t->send_ssrc = ssrc;
+	rs_strlcpy(t->cname, cname, sizeof t->cname);
+}
+
+/* Encrypts and sends one compound RTCP packet built in buf. */
+static void send_rtcp(transport *t, uint8_t *buf, int n, size_t cap)
+{
+	socklen_t sl;
+	const struct sockaddr *to = selected(t, &sl);
+	size_t len = (size_t)n;
+	if (n > 0 && to && srtpx_protect_rtcp(t->srtp, buf, &len, cap) == SRTPX_OK)
+		t->l.send(t->l.ctx, to, sl, buf, len);
+}
+
+/* Section 6.4: an SR for the room stream we send it, an RR for the stream it sends us. */
+static void report(transport *t, int64_t now)
+{
+	uint8_t buf[256 + SRTPX_TRAILER];
+	if (t->sent_packets) {
+		uint32_t ts = t->sent_ts + (uint32_t)((now - t->sent_ms) * 48);
+		send_rtcp(t, buf, rtcp_build_sr(buf, 256, t->send_ssrc, now, ts, t->sent_packets,
+						t->sent_octets, t->cname), sizeof buf);
+	}
+	if (t->rx.started)
+		send_rtcp(t, buf, rtcp_build_rr(buf, 256, t->send_ssrc, &t->rx, now, t->cname),
+			  sizeof buf);
+	t->rtcp_due = now + TRANSPORT_RTCP_MS;
 }
 
 int64_t transport_next_deadline(const transport *t, int64_t now_ms)
@@ -175,7 +241,8 @@ int64_t transport_next_deadline(const transport *t, int64_t now_ms)
 	int64_t consent = ice_agent_consent_deadline(t->ice);
 	if (t->state == TRANSPORT_FAILED)
 		return INT64_MAX;
-	return consent < t->dtls_due ? consent : t->dtls_due;
+	int64_t due = consent < t->dtls_due ? consent : t->dtls_due;
+	return t->rtcp_due < due ? t->rtcp_due : due;
 }
 
 void transport_tick(transport *t, int64_t now_ms)
@@ -189,6 +256,8 @@ void transport_tick(transport *t, int64_t now_ms)
 		else
 			t->dtls_due = INT64_MAX;
 	}
+	if (t->state == TRANSPORT_CONNECTED && t->rtcp_due <= now_ms)
+		report(t, now_ms);
 	if (!ice_agent_alive(t->ice, now_ms))
 		set_state(t, TRANSPORT_FAILED);
 }

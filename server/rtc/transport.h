@@ -12,6 +12,7 @@
 
 #include "dtls.h"
 #include "ice.h"
+#include "rtcp.h"
 #include "rtp.h"
 #include "sdp.h"
 #include "srtpx.h"
@@ -61,8 +62,12 @@ bool transport_validated(const transport *t, const struct sockaddr *from);
 /* One datagram from `from`; returns TRANSPORT_DROP_NONE or why it was dropped. */
 enum transport_drop transport_input(transport *t, int64_t now_ms, uint8_t *buf, size_t len,
 				    const struct sockaddr *from, socklen_t from_len);
+/* The SSRC of the stream we send (for sender reports) and the CNAME in reports. */
+void transport_set_sender(transport *t, uint32_t ssrc, const char *cname);
+#define TRANSPORT_RTCP_MS 2000 /* a report each way every 2 s while connected */
 /* Encrypts an RTP packet in place (cap bytes of room) and sends it to the selected address. */
-RS_MUST_CHECK int transport_send_rtp(transport *t, uint8_t *pkt, size_t len, size_t cap);
+RS_MUST_CHECK int transport_send_rtp(transport *t, int64_t now_ms, uint8_t *pkt, size_t len,
+				    size_t cap);
 /* When transport_tick() is next needed (INT64_MAX: never). */
 int64_t transport_next_deadline(const transport *t, int64_t now_ms);
 /* Runs DTLS retransmission and consent expiry. */

@@ -109,12 +109,22 @@ int main(void)
 	/* Server -> browser. */
 	uint8_t out[256 + SRTPX_TRAILER] = { 0x80, 111, 0, 5, 0, 0, 3, 0xc0, 0, 0, 0, 42 };
 	nq = 0;
-	CHECK(transport_send_rtp(t, out, 12 + 50, sizeof out) == 0 && nq == 1);
+	CHECK(transport_send_rtp(t, 32, out, 12 + 50, sizeof out) == 0 && nq == 1);
 	len = qlen[0];
 	CHECK(srtpx_unprotect_rtp(bs, q[0], &len) == SRTPX_OK && len == 62);
+	/* Two seconds after connecting: a sender report and a receiver report, both decryptable. */
+	nq = 0;
+	transport_set_sender(t, 42, "rostrum-test");
+	CHECK(transport_next_deadline(t, 40) <= 20 + TRANSPORT_RTCP_MS);
+	transport_tick(t, 20 + TRANSPORT_RTCP_MS);
+	CHECK(nq == 2);
+	for (int i = 0; i < nq; i++) {
+		len = qlen[i];
+		CHECK(srtpx_unprotect_rtcp(bs, q[i], &len) == SRTPX_OK);
+		CHECK(q[i][1] == (i == 0 ? RTCP_SR : RTCP_RR));
+	}
 
 	/* Consent lapses 30 s after the last check. */
-	CHECK(transport_next_deadline(t, 40) <= 10 + ICE_CONSENT_MS);
 	transport_tick(t, 10 + ICE_CONSENT_MS);
 	CHECK(transport_state(t) == TRANSPORT_FAILED);
 
