@@ -370,7 +370,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return tx->resp.content_type && !tx->waiting ? http_writable(wsi, tx) : 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		http_tx_reset(n, tx);
+		if (tx) /* NULL when a WebSocket upgrade took the connection before any HTTP state */
+			http_tx_reset(n, tx);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		/* A WebSocket without our subprotocol lands on the default protocol. */

@@ -146,6 +146,13 @@ int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len
 	return ICE_OK;
 }
 
+const struct sockaddr_storage *ice_agent_destination(const ice_agent *a)
+{
+	if (a->nominated)
+		return &a->selected;
+	return a->n_checked ? &a->checked[0] : NULL;
+}
+
 const struct sockaddr_storage *ice_agent_selected(const ice_agent *a)
 {
 	return a->nominated ? &a->selected : NULL;

@@ -55,6 +55,11 @@ RS_MUST_CHECK int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *b
 				  size_t cap, size_t *resp_len);
 /* True when `from` passed a check (nominated or not): it may start DTLS. */
 bool ice_agent_validated(const ice_agent *a, const struct sockaddr *from);
+/*
+ * Where to send: the nominated address, or before nomination the address of
+ * the latest valid check (the browser answers DTLS from it), NULL before any.
+ */
+const struct sockaddr_storage *ice_agent_destination(const ice_agent *a);
 /* The nominated remote address (NULL until one is nominated). */
 const struct sockaddr_storage *ice_agent_selected(const ice_agent *a);
 /* When consent expires without another valid check (INT64_MAX before the first). */

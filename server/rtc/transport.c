@@ -84,7 +84,7 @@ static void flush_dtls(transport *t, const struct sockaddr *to, socklen_t to_len
 
 static const struct sockaddr *selected(const transport *t, socklen_t *len)
 {
-	const struct sockaddr_storage *s = ice_agent_selected(t->ice);
+	const struct sockaddr_storage *s = ice_agent_destination(t->ice);
 	if (!s)
 		return NULL;
 	*len = s->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);

@@ -92,9 +92,15 @@ test('the listener hears only who holds the floor, on one stream', async () => {
   const port = health.audio.udp_port;
   const sock = createSocket('udp4');
   await new Promise((r) => sock.bind(0, '10.213.0.2', r));
-  const stunBadIntegrity = Buffer.from('000100200000000000000000000000000000000000060004' +
-    '6162636400080014' + '00'.repeat(20), 'hex');
-  stunBadIntegrity.writeUInt32BE(0x2112a442, 4);
+  // A check naming the listener's real ICE ufrag, with a forged MESSAGE-INTEGRITY.
+  const answer = await listener.evaluate(() => window.rostrumAudio.pc.remoteDescription.sdp);
+  const ufrag = /a=ice-ufrag:(\S+)/.exec(answer)[1];
+  const user = Buffer.from(`${ufrag}:zzzz`);
+  const upad = Buffer.alloc((4 - (user.length % 4)) % 4);
+  const attrs = Buffer.concat([Buffer.from([0, 6, 0, user.length]), user, upad,
+    Buffer.from([0, 8, 0, 20]), Buffer.alloc(20, 0xab)]);
+  const stunBadIntegrity = Buffer.concat([Buffer.from([0, 1, attrs.length >> 8, attrs.length & 255,
+    0x21, 0x12, 0xa4, 0x42]), Buffer.alloc(12, 5), attrs]);
   const kinds = [Buffer.from('garbage!'), stunBadIntegrity,
     Buffer.concat([Buffer.from([22, 0xfe, 0xfd]), Buffer.alloc(60, 7)]),       // DTLS, unknown address
     Buffer.concat([Buffer.from([0x80, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9]), Buffer.alloc(80)]), // RTP, unknown
@@ -107,4 +113,6 @@ test('the listener hears only who holds the floor, on one stream', async () => {
   assert.ok(Math.abs(hzAfter - 880) < 30, `still hearing B after the garbage, ${hzAfter} Hz`);
   const metrics = await (await fetch(`${server.base}/metrics`)).text();
   assert.match(metrics, /rostrum_media_dropped_total\{reason="unknown_source"\} [1-9]/);
+  assert.match(metrics, /rostrum_media_dropped_total\{reason="stun"\} [1-9]/);
+  assert.match(metrics, /rostrum_media_dropped_total\{reason="no_floor"\} [1-9]/);
 });
