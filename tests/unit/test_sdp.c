@@ -2,7 +2,9 @@
 #include "check.h"
 #include "sdp.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The shape of what Chromium sends for one audio transceiver (unified plan). */
@@ -110,8 +112,22 @@ static void test_refusals(void)
 	CHECK(1);
 }
 
+/* The protocol's example offer is one the server accepts. */
+static void test_protocol_example(void)
+{
+	const char *src = getenv("ROSTRUM_SOURCE");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/protocol/examples/client.audio.offer.json", src ? src : ".");
+	json_t *ex = json_load_file(path, 0, NULL);
+	const char *sdp = json_string_value(json_object_get(ex, "sdp"));
+	struct sdp_offer o;
+	CHECK(sdp && sdp_parse_offer(sdp, strlen(sdp), &o) == SDP_OK && o.recv_only);
+	json_decref(ex);
+}
+
 int main(void)
 {
+	test_protocol_example();
 	test_offer_and_answer();
 	test_refusals();
 	return check_done();
