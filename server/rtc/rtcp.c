@@ -1,14 +1,10 @@
 #include "rtcp.h"
+#include "bytes.h"
 
 #include <string.h>
 
 #define NTP_UNIX_OFFSET 2208988800ULL /* seconds from 1900 to 1970 */
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 
 uint64_t rtcp_ntp(int64_t wall_ms)
 {

@@ -1,19 +1,10 @@
 #include "rtp.h"
+#include "bytes.h"
 
 #include <string.h>
 
 #define REORDER_WINDOW 64 /* packets a source may arrive late by and still be forwarded */
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 
 /* RFC 8285 one-byte form (profile 0xBEDE): finds the RFC 6464 audio level element. */
 static void find_level(const uint8_t *ext, size_t n, int id, struct rtp_hdr *h)

@@ -1,4 +1,5 @@
 #include "stun.h"
+#include "bytes.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,16 +11,6 @@
 #define MAX_DATAGRAM 1500 /* a STUN message that must fit one UDP datagram on the path */
 #define FINGERPRINT_XOR 0x5354554eu
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
 
 /* CRC-32 (ISO 3309, as FINGERPRINT requires), bitwise: STUN messages are short. */
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)

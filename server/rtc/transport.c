@@ -1,4 +1,5 @@
 #include "transport.h"
+#include "bytes.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -144,9 +145,7 @@ static void on_rtcp_packet(void *ctx, int type, const uint8_t *pkt, size_t len)
 	struct sr_seen *s = ctx;
 	if (type != RTCP_SR || len < 20)
 		return;
-	uint64_t ntp = (uint64_t)pkt[8] << 56 | (uint64_t)pkt[9] << 48 | (uint64_t)pkt[10] << 40 |
-		       (uint64_t)pkt[11] << 32 | (uint64_t)pkt[12] << 24 | (uint64_t)pkt[13] << 16 |
-		       (uint64_t)pkt[14] << 8 | pkt[15];
+	uint64_t ntp = (uint64_t)get32(pkt + 8) << 32 | get32(pkt + 12);
 	rtcp_rx_sr(&s->t->rx, ntp, s->now);
 }
 
@@ -196,7 +195,7 @@ int transport_send_rtp(transport *t, int64_t now_ms, uint8_t *pkt, size_t len, s
 		return -1;
 	t->sent_packets++;
 	t->sent_octets += (uint32_t)(len > 12 ? len - 12 : 0);
-	t->sent_ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
+	t->sent_ts = get32(pkt + 4);
 	t->sent_ms = now_ms;
 	if (srtpx_protect_rtp(t->srtp, pkt, &len, cap) != SRTPX_OK)
 		return -1;
