@@ -4,31 +4,14 @@
  * policies, holds, time limits, the holder limit, reordering and statistics.
  */
 #include "floor.h"
+#include "floor_fixture.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define T_ASSERT(e)                                                                   \
-	do {                                                                          \
-		if (!(e)) {                                                           \
-			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__,    \
-				__LINE__, #e);                                        \
-			return 1;                                                     \
-		}                                                                     \
-	} while (0)
 
 /* ---- fixtures ----------------------------------------------------------- */
 
-static struct rs_attrs mk(const char *name, const char *group, const char *region, int onsite)
-{
-	struct rs_attrs a;
-	memset(&a, 0, sizeof a);
-	rs_strlcpy(a.name, name, sizeof a.name);
-	rs_strlcpy(a.group, group, sizeof a.group);
-	rs_strlcpy(a.region, region, sizeof a.region);
-	a.onsite = onsite;
-	return a;
-}
 
 static struct rs_attrs at_p1, at_p2, at_p3, at_p4, at_mod, at_cap, at_obs;
 static floor_actor P1, P2, P3, P4, M, C, O;

@@ -9,6 +9,7 @@
  * folder found from the working directory; with dump.jsonl every message the layer
  * produced is written there, one per line, for checking against the schemas.
  */
+#include "floor_fixture.h"
 #include "floor_msg.h"
 
 #include <dirent.h>
@@ -16,30 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T_ASSERT(e)                                                                   \
-	do {                                                                          \
-		if (!(e)) {                                                           \
-			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__,    \
-				__LINE__, #e);                                        \
-			return 1;                                                     \
-		}                                                                     \
-	} while (0)
 
 static char proto_dir[1024];
 static FILE *dump;
 
 /* ---- fixtures ----------------------------------------------------------- */
 
-static struct rs_attrs mk(const char *name, const char *group, const char *region, int onsite)
-{
-	struct rs_attrs a;
-	memset(&a, 0, sizeof a);
-	rs_strlcpy(a.name, name, sizeof a.name);
-	rs_strlcpy(a.group, group, sizeof a.group);
-	rs_strlcpy(a.region, region, sizeof a.region);
-	a.onsite = onsite;
-	return a;
-}
 
 static struct rs_attrs at1, at2, at3, at4, at7, atm, atc;
 static floor_actor P1, P2, P3, P4, P7, M, C;
