@@ -1,5 +1,6 @@
 #include "ice.h"
 
+#include <assert.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -16,23 +17,37 @@ struct ice_agent {
 	int n_checked;
 	int64_t last_valid_ms;
 	bool seen;
+	struct ice_stats stats;
 };
 
-/* RFC 8839 section 5.4: ice-char = ALPHA / DIGIT / "+" / "/". */
-static void random_chars(char *out, size_t n)
+/*
+ * RFC 8839 section 5.4: ice-char = ALPHA / DIGIT / "+" / "/" — exactly 64
+ * characters, so each random byte's low six bits pick one without bias.
+ */
+static void to_ice_chars(const uint8_t *r, size_t n, char *out)
 {
 	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t r[64];
-	RAND_bytes(r, (int)n);
 	for (size_t i = 0; i < n; i++)
-		out[i] = set[r[i] % 64];
+		out[i] = set[r[i] & 63];
 	out[n] = '\0';
+}
+
+void ice_credentials_from(const uint8_t rnd[ICE_UFRAG_LEN + ICE_PWD_LEN],
+			  char ufrag[ICE_UFRAG_LEN + 1], char pwd[ICE_PWD_LEN + 1])
+{
+	to_ice_chars(rnd, ICE_UFRAG_LEN, ufrag);
+	to_ice_chars(rnd + ICE_UFRAG_LEN, ICE_PWD_LEN, pwd);
 }
 
 void ice_credentials(char ufrag[ICE_UFRAG_LEN + 1], char pwd[ICE_PWD_LEN + 1])
 {
-	random_chars(ufrag, ICE_UFRAG_LEN);
-	random_chars(pwd, ICE_PWD_LEN);
+	uint8_t r[ICE_UFRAG_LEN + ICE_PWD_LEN];
+	/* Guessable credentials would let anyone inject media: no fallback, like OOM. */
+	if (RAND_bytes(r, (int)sizeof r) != 1) {
+		fprintf(stderr, "fatal: OpenSSL RAND_bytes failed\n");
+		abort();
+	}
+	ice_credentials_from(r, ufrag, pwd);
 }
 
 bool ice_local_ufrag(const struct stun_msg *m, char *out, size_t cap)
@@ -118,31 +133,68 @@ bool ice_agent_validated(const ice_agent *a, const struct sockaddr *from)
 	return false;
 }
 
+static void count_refusal(struct ice_stats *st, int rc)
+{
+	switch (rc) {
+	case ICE_E_NOT_STUN: st->not_stun++; break;
+	case ICE_E_NOT_REQUEST: st->not_request++; break;
+	case ICE_E_USERNAME: st->bad_username++; break;
+	case ICE_E_INTEGRITY: st->bad_integrity++; break;
+	case ICE_E_FINGERPRINT: st->bad_fingerprint++; break;
+	case ICE_E_ROLE: st->role_conflicts++; break;
+	default: break;
+	}
+}
+
+/* Parses and authenticates a check; the agent's state is untouched. */
+static int verify(const ice_agent *a, const uint8_t *buf, size_t len, struct stun_msg *m)
+{
+	int rc = stun_parse(buf, len, m);
+	if (rc == STUN_E_FINGERPRINT)
+		return ICE_E_FINGERPRINT;
+	if (rc != STUN_OK)
+		return ICE_E_NOT_STUN;
+	return check_request(a, m);
+}
+
+/* A valid check from `from`: consent refreshed, the address remembered, maybe nominated. */
+static void accept_check(ice_agent *a, int64_t now_ms, const struct stun_msg *m,
+			 const struct sockaddr *from, socklen_t from_len)
+{
+	remember(a, from, from_len);
+	a->last_valid_ms = now_ms;
+	a->seen = true;
+	a->stats.answered++;
+	if (stun_find(m, STUN_A_USE_CANDIDATE) && from_len <= sizeof a->selected) {
+		memset(&a->selected, 0, sizeof a->selected);
+		memcpy(&a->selected, from, from_len);
+		a->nominated = true;
+		a->stats.nominations++;
+	}
+}
+
 int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len,
 		    const struct sockaddr *from, socklen_t from_len, uint8_t *resp, size_t cap,
 		    size_t *resp_len)
 {
 	struct stun_msg m;
-	int rc = stun_parse(buf, len, &m);
-	if (rc == STUN_E_FINGERPRINT)
-		return ICE_E_FINGERPRINT;
-	if (rc != STUN_OK)
-		return ICE_E_NOT_STUN;
-	if ((rc = check_request(a, &m)) != ICE_OK)
+	const uint8_t *key = (const uint8_t *)a->local_pwd;
+	size_t key_len = strlen(a->local_pwd);
+	*resp_len = 0;
+	int rc = verify(a, buf, len, &m);
+	count_refusal(&a->stats, rc);
+	if (rc == ICE_E_ROLE) {
+		int n = stun_binding_error(m.tid, STUN_CODE_ROLE_CONFLICT, "Role Conflict", key,
+					   key_len, resp, cap);
+		*resp_len = n > 0 ? (size_t)n : 0;
+	}
+	if (rc != ICE_OK)
 		return rc;
-	int n = stun_binding_success(m.tid, from, (const uint8_t *)a->local_pwd,
-				     strlen(a->local_pwd), resp, cap);
+	int n = stun_binding_success(m.tid, from, key, key_len, resp, cap);
 	if (n < 0)
 		return ICE_E_NO_SPACE;
 	*resp_len = (size_t)n;
-	remember(a, from, from_len);
-	a->last_valid_ms = now_ms;
-	a->seen = true;
-	if (stun_find(&m, STUN_A_USE_CANDIDATE) && from_len <= sizeof a->selected) {
-		memset(&a->selected, 0, sizeof a->selected);
-		memcpy(&a->selected, from, from_len);
-		a->nominated = true;
-	}
+	accept_check(a, now_ms, &m, from, from_len);
 	return ICE_OK;
 }
 
@@ -168,6 +220,11 @@ bool ice_agent_alive(const ice_agent *a, int64_t now_ms)
 	return !a->seen || now_ms < ice_agent_consent_deadline(a);
 }
 
+const struct ice_stats *ice_agent_stats(const ice_agent *a)
+{
+	return &a->stats;
+}
+
 const char *ice_strerror(int err)
 {
 	switch (err) {
@@ -179,6 +236,238 @@ const char *ice_strerror(int err)
 	case ICE_E_FINGERPRINT: return "FINGERPRINT missing or wrong";
 	case ICE_E_ROLE: return "both agents claim the controlled role";
 	case ICE_E_NO_SPACE: return "response buffer too small";
+	case ICE_E_DUPLICATE: return "ICE ufrag already registered";
 	}
 	return "unknown ICE error";
+}
+
+/* ---- ice_server: ufrag and address tables ------------------------------------ */
+
+/*
+ * Open addressing with linear probing and backward-shift deletion, so a
+ * lookup is a few probes into one array and never allocates. Keys of up to
+ * 20 bytes (every address, our own ufrags) live in the slot; longer ufrags
+ * get a heap copy.
+ */
+#define KEY_INLINE 20
+
+struct slot {
+	void *owner;                 /* borrowed; NULL marks an empty slot */
+	uint64_t hash;
+	size_t klen;
+	uint8_t *heap;               /* owned copy of a long key, else NULL */
+	uint8_t small[KEY_INLINE];
+};
+
+struct table {
+	struct slot *slots;          /* owned */
+	size_t cap, n;               /* cap is a power of two */
+};
+
+struct ice_server {
+	uint64_t seed;
+	struct table ufrags, addrs;
+};
+
+static const uint8_t *slot_key(const struct slot *sl)
+{
+	return sl->heap ? sl->heap : sl->small;
+}
+
+/* FNV-1a keyed by the seed, then a 64-bit finalizer so the low bits mix well. */
+static uint64_t hash_bytes(uint64_t seed, const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t probe(const struct table *t, uint64_t h, const uint8_t *key, size_t klen)
+{
+	size_t mask = t->cap - 1, i = (size_t)h & mask;
+	while (t->slots[i].owner) {
+		const struct slot *sl = &t->slots[i];
+		if (sl->hash == h && sl->klen == klen && memcmp(slot_key(sl), key, klen) == 0)
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+static void *table_get(const struct table *t, uint64_t h, const uint8_t *key, size_t klen)
+{
+	return t->cap ? t->slots[probe(t, h, key, klen)].owner : NULL;
+}
+
+/* Doubles the table (or makes the first one), rehoming every slot. */
+static void table_grow(struct table *t)
+{
+	struct table old = *t;
+	t->cap = old.cap ? old.cap * 2 : 16;
+	t->slots = rs_calloc(t->cap, sizeof *t->slots);
+	for (size_t i = 0; i < old.cap; i++) {
+		struct slot *sl = &old.slots[i];
+		if (sl->owner)
+			t->slots[probe(t, sl->hash, slot_key(sl), sl->klen)] = *sl;
+	}
+	free(old.slots);
+}
+
+/* Sets key -> owner, replacing an existing mapping; returns false if one existed and !replace. */
+static bool table_put(struct table *t, uint64_t h, const uint8_t *key, size_t klen, void *owner,
+		      bool replace)
+{
+	assert(owner && klen > 0);
+	if ((t->n + 1) * 2 > t->cap)
+		table_grow(t);
+	struct slot *sl = &t->slots[probe(t, h, key, klen)];
+	if (sl->owner) {
+		if (replace)
+			sl->owner = owner;
+		return replace;
+	}
+	*sl = (struct slot){ .owner = owner, .hash = h, .klen = klen };
+	if (klen > KEY_INLINE)
+		sl->heap = rs_malloc(klen);
+	memcpy(sl->heap ? sl->heap : sl->small, key, klen);
+	t->n++;
+	return true;
+}
+
+/* Empties slot i and shifts later members of its cluster back so probes still find them. */
+static void table_delete_at(struct table *t, size_t i)
+{
+	size_t mask = t->cap - 1;
+	free(t->slots[i].heap);
+	t->slots[i] = (struct slot){ 0 };
+	t->n--;
+	for (size_t j = (i + 1) & mask; t->slots[j].owner; j = (j + 1) & mask) {
+		size_t home = (size_t)t->slots[j].hash & mask;
+		/* j may move to the hole at i unless its home lies cyclically in (i, j]. */
+		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (stays)
+			continue;
+		t->slots[i] = t->slots[j];
+		t->slots[j] = (struct slot){ 0 };
+		i = j;
+	}
+}
+
+static void table_remove_owner(struct table *t, void *owner)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		while (t->slots[i].owner == owner && owner)
+			table_delete_at(t, i);
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slots[i].heap);
+	free(t->slots);
+}
+
+/* An address as key bytes: family, port, then 4 or 16 address bytes. */
+static size_t addr_key(const struct sockaddr *sa, uint8_t key[KEY_INLINE])
+{
+	memset(key, 0, KEY_INLINE);
+	key[0] = (uint8_t)sa->sa_family;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		memcpy(key + 2, &s4->sin_port, 2);
+		memcpy(key + 4, &s4->sin_addr, 4);
+		return 8;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		memcpy(key + 2, &s6->sin6_port, 2);
+		memcpy(key + 4, &s6->sin6_addr, 16);
+		return 20;
+	}
+	return 0;
+}
+
+ice_server *ice_server_create(uint64_t seed)
+{
+	ice_server *s = rs_calloc(1, sizeof *s);
+	s->seed = seed;
+	return s;
+}
+
+void ice_server_destroy(ice_server *s)
+{
+	if (!s)
+		return;
+	table_free(&s->ufrags);
+	table_free(&s->addrs);
+	free(s);
+}
+
+int ice_server_add(ice_server *s, const char *ufrag, void *owner)
+{
+	size_t n = strlen(ufrag);
+	assert(owner);
+	if (n == 0 || n > 256)
+		return ICE_E_USERNAME;
+	uint64_t h = hash_bytes(s->seed, (const uint8_t *)ufrag, n);
+	return table_put(&s->ufrags, h, (const uint8_t *)ufrag, n, owner, false) ? ICE_OK
+										  : ICE_E_DUPLICATE;
+}
+
+void ice_server_remove(ice_server *s, void *owner)
+{
+	table_remove_owner(&s->ufrags, owner);
+	table_remove_owner(&s->addrs, owner);
+}
+
+void ice_server_bind(ice_server *s, const struct sockaddr *from, void *owner)
+{
+	uint8_t key[KEY_INLINE];
+	size_t n = addr_key(from, key);
+	if (n)
+		(void)table_put(&s->addrs, hash_bytes(s->seed, key, n), key, n, owner, true);
+}
+
+void *ice_server_by_ufrag(const ice_server *s, const char *ufrag, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	uint64_t h = hash_bytes(s->seed, (const uint8_t *)ufrag, len);
+	return table_get(&s->ufrags, h, (const uint8_t *)ufrag, len);
+}
+
+void *ice_server_by_address(const ice_server *s, const struct sockaddr *from)
+{
+	uint8_t key[KEY_INLINE];
+	size_t n = addr_key(from, key);
+	return n ? table_get(&s->addrs, hash_bytes(s->seed, key, n), key, n) : NULL;
+}
+
+void *ice_server_route(const ice_server *s, const uint8_t *buf, size_t len,
+		       const struct sockaddr *from)
+{
+	struct stun_msg m;
+	if (stun_is_stun(buf, len) && stun_parse(buf, len, &m) == STUN_OK) {
+		const struct stun_attr *u = stun_find(&m, STUN_A_USERNAME);
+		const char *p = u ? (const char *)stun_value(&m, u) : NULL;
+		const char *colon = p ? memchr(p, ':', u->len) : NULL;
+		if (colon)
+			return ice_server_by_ufrag(s, p, (size_t)(colon - p));
+	}
+	return ice_server_by_address(s, from);
+}
+
+size_t ice_server_n_ufrags(const ice_server *s)
+{
+	return s->ufrags.n;
+}
+
+size_t ice_server_n_addresses(const ice_server *s)
+{
+	return s->addrs.n;
 }

@@ -29,6 +29,7 @@ uint32_t stun_fingerprint(const uint8_t *buf, size_t len)
 	return crc32_ieee(buf, len) ^ FINGERPRINT_XOR;
 }
 
+/* RFC 7983: first byte 0..3; RFC 8489 section 5: the magic cookie. */
 bool stun_is_stun(const uint8_t *buf, size_t len)
 {
 	return len >= STUN_HEADER_LEN && buf[0] < 4 && get32(buf + 4) == STUN_MAGIC;
@@ -85,6 +86,9 @@ int stun_parse(const uint8_t *buf, size_t len, struct stun_msg *out)
 		return STUN_E_NOT_STUN;
 	if ((size_t)mlen + STUN_HEADER_LEN > len)
 		return STUN_E_SHORT;
+	/* Section 6.3: trailing bytes would hide from FINGERPRINT and integrity alike. */
+	if ((size_t)mlen + STUN_HEADER_LEN < len)
+		return STUN_E_LENGTH;
 	out->buf = buf;
 	out->len = (size_t)mlen + STUN_HEADER_LEN;
 	split_type(get16(buf), &out->method, &out->cls);
@@ -100,9 +104,37 @@ const struct stun_attr *stun_find(const struct stun_msg *m, uint16_t type)
 	return NULL;
 }
 
+const uint8_t *stun_value(const struct stun_msg *m, const struct stun_attr *a)
+{
+	return m->buf + a->off;
+}
+
 uint32_t stun_u32(const struct stun_msg *m, const struct stun_attr *a)
 {
 	return a && a->len == 4 ? get32(m->buf + a->off) : 0;
+}
+
+uint64_t stun_u64(const struct stun_msg *m, const struct stun_attr *a)
+{
+	if (!a || a->len != 8)
+		return 0;
+	return (uint64_t)get32(m->buf + a->off) << 32 | get32(m->buf + a->off + 4);
+}
+
+/* Section 14.8: 21 zero bits, a 3-bit class (3..6), an 8-bit number (0..99), the reason. */
+int stun_error_code(const struct stun_msg *m, const struct stun_attr *a, int *code,
+		    const char **reason, size_t *reason_len)
+{
+	if (!a || a->len < 4)
+		return STUN_E_ERROR_CODE;
+	const uint8_t *v = m->buf + a->off;
+	int cls = v[2] & 7, number = v[3];
+	if (cls < 3 || cls > 6 || number > 99)
+		return STUN_E_ERROR_CODE;
+	*code = cls * 100 + number;
+	*reason = (const char *)v + 4;
+	*reason_len = (size_t)a->len - 4;
+	return STUN_OK;
 }
 
 /*
@@ -131,7 +163,10 @@ int stun_check_integrity(const struct stun_msg *m, const uint8_t *key, size_t ke
 	return CRYPTO_memcmp(mac, m->buf + a->off, 20) == 0 ? STUN_OK : STUN_E_INTEGRITY;
 }
 
-/* Section 14.2: the port is xored with the cookie's top half, IPv4 with the cookie, IPv6 with cookie||tid. */
+/*
+ * Section 14.2: the port is xored with the cookie's top half, an IPv4
+ * address with the cookie, an IPv6 one with the cookie and transaction id.
+ */
 static void xor_mask(const uint8_t tid[12], uint8_t mask[16])
 {
 	put32(mask, STUN_MAGIC);
@@ -215,16 +250,22 @@ static size_t put_attr(uint8_t *out, size_t off, size_t cap, uint16_t type, cons
 	return off + 4 + padded;
 }
 
-/* Appends MESSAGE-INTEGRITY and FINGERPRINT to the message ending at off. */
+/*
+ * Appends MESSAGE-INTEGRITY (when key is not NULL) and FINGERPRINT to the
+ * message ending at off, fixing the header's length before each (section 14.5, 14.7).
+ */
 static int seal(uint8_t *out, size_t off, size_t cap, const uint8_t *key, size_t key_len)
 {
-	if (off + 24 + 8 > cap)
+	size_t need = (key ? 24 : 0) + 8;
+	if (off + need > cap || off + need > MAX_DATAGRAM)
 		return STUN_E_NO_SPACE;
-	put16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + 24));
-	put16(out + off, STUN_A_MESSAGE_INTEGRITY);
-	put16(out + off + 2, 20);
-	integrity_of(out, off, key, key_len, out + off + 4);
-	off += 24;
+	if (key) {
+		put16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + 24));
+		put16(out + off, STUN_A_MESSAGE_INTEGRITY);
+		put16(out + off + 2, 20);
+		integrity_of(out, off, key, key_len, out + off + 4);
+		off += 24;
+	}
 	put16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + 8));
 	put16(out + off, STUN_A_FINGERPRINT);
 	put16(out + off + 2, 4);
@@ -232,21 +273,31 @@ static int seal(uint8_t *out, size_t off, size_t cap, const uint8_t *key, size_t
 	return (int)(off + 8);
 }
 
+/* Writes a header of a Binding message of class cls; false when cap is too small. */
+static bool put_header(uint8_t *out, size_t cap, enum stun_class cls, const uint8_t tid[12])
+{
+	if (cap < STUN_HEADER_LEN)
+		return false;
+	put16(out, join_type(STUN_BINDING, cls));
+	put16(out + 2, 0);
+	put32(out + 4, STUN_MAGIC);
+	memcpy(out + 8, tid, 12);
+	return true;
+}
+
 int stun_binding_request(const uint8_t tid[12], const char *username, uint32_t priority,
 			 uint64_t tiebreaker, bool use_candidate, const uint8_t *key,
 			 size_t key_len, uint8_t *out, size_t cap)
 {
-	if (cap < STUN_HEADER_LEN || strlen(username) > 513)
+	/* Section 14.3: USERNAME is under 513 bytes. */
+	if (strlen(username) >= 513 || !put_header(out, cap, STUN_REQUEST, tid))
 		return STUN_E_NO_SPACE;
-	put16(out, join_type(STUN_BINDING, STUN_REQUEST));
-	put16(out + 2, 0);
-	put32(out + 4, STUN_MAGIC);
-	memcpy(out + 8, tid, 12);
 	uint8_t pr[4], tb[8];
 	put32(pr, priority);
 	put32(tb, (uint32_t)(tiebreaker >> 32));
 	put32(tb + 4, (uint32_t)tiebreaker);
-	size_t off = put_attr(out, STUN_HEADER_LEN, cap, STUN_A_USERNAME, username, strlen(username));
+	size_t off = put_attr(out, STUN_HEADER_LEN, cap, STUN_A_USERNAME, username,
+			      strlen(username));
 	off = off ? put_attr(out, off, cap, STUN_A_PRIORITY, pr, 4) : 0;
 	off = off ? put_attr(out, off, cap, STUN_A_ICE_CONTROLLING, tb, 8) : 0;
 	if (off && use_candidate)
@@ -257,15 +308,28 @@ int stun_binding_request(const uint8_t tid[12], const char *username, uint32_t p
 int stun_binding_success(const uint8_t tid[12], const struct sockaddr *from, const uint8_t *key,
 			 size_t key_len, uint8_t *out, size_t cap)
 {
-	if (cap < STUN_HEADER_LEN + 24 + 24 + 8)
+	if (cap < STUN_HEADER_LEN + 24 + 24 + 8 || !put_header(out, cap, STUN_SUCCESS, tid))
 		return STUN_E_NO_SPACE;
-	put16(out, join_type(STUN_BINDING, STUN_SUCCESS));
-	put32(out + 4, STUN_MAGIC);
-	memcpy(out + 8, tid, 12);
 	int n = put_xor_address(out + STUN_HEADER_LEN, cap - STUN_HEADER_LEN - 32, tid, from);
 	if (n < 0)
 		return n;
 	return seal(out, STUN_HEADER_LEN + (size_t)n, cap, key, key_len);
+}
+
+int stun_binding_error(const uint8_t tid[12], int code, const char *reason, const uint8_t *key,
+		       size_t key_len, uint8_t *out, size_t cap)
+{
+	if (code < 300 || code > 699)
+		return STUN_E_ERROR_CODE;
+	size_t rlen = strlen(reason);
+	if (rlen > 763) /* section 14.8: at most 128 characters, 763 bytes */
+		return STUN_E_ERROR_CODE;
+	if (!put_header(out, cap, STUN_ERROR, tid))
+		return STUN_E_NO_SPACE;
+	uint8_t v[4 + 763] = { 0, 0, (uint8_t)(code / 100), (uint8_t)(code % 100) };
+	memcpy(v + 4, reason, rlen);
+	size_t off = put_attr(out, STUN_HEADER_LEN, cap, STUN_A_ERROR_CODE, v, 4 + rlen);
+	return off ? seal(out, off, cap, key, key_len) : STUN_E_NO_SPACE;
 }
 
 const char *stun_strerror(int err)
@@ -279,6 +343,8 @@ const char *stun_strerror(int err)
 	case STUN_E_INTEGRITY: return "bad or missing MESSAGE-INTEGRITY";
 	case STUN_E_NO_SPACE: return "output buffer too small";
 	case STUN_E_ADDRESS: return "unsupported address family";
+	case STUN_E_LENGTH: return "datagram longer than the STUN message";
+	case STUN_E_ERROR_CODE: return "malformed or out-of-range ERROR-CODE";
 	}
 	return "unknown STUN error";
 }

@@ -1,7 +1,7 @@
 /*
  * stun: STUN messages (RFC 8489, formerly RFC 5389) as ICE-lite needs them —
- * parse and check a Binding request, build its success response. Sans-IO and
- * allocation-free: it works on caller buffers.
+ * parse and check a Binding request, build its success or error response.
+ * Sans-IO and allocation-free: it works on caller buffers.
  *
  * A parsed message keeps offsets into the caller's buffer, which must outlive
  * it. Integrity (HMAC-SHA1, section 14.5) and FINGERPRINT (CRC-32 xor
@@ -29,6 +29,10 @@ enum stun_attr_type {
 	STUN_A_USERNAME = 0x0006,
 	STUN_A_MESSAGE_INTEGRITY = 0x0008,
 	STUN_A_ERROR_CODE = 0x0009,
+	STUN_A_UNKNOWN_ATTRIBUTES = 0x000a,
+	STUN_A_REALM = 0x0014,
+	STUN_A_NONCE = 0x0015,
+	STUN_A_MESSAGE_INTEGRITY_SHA256 = 0x001c,
 	STUN_A_XOR_MAPPED_ADDRESS = 0x0020,
 	STUN_A_PRIORITY = 0x0024,
 	STUN_A_USE_CANDIDATE = 0x0025,
@@ -47,7 +51,14 @@ enum stun_err {
 	STUN_E_INTEGRITY = -5,   /* MESSAGE-INTEGRITY absent or wrong */
 	STUN_E_NO_SPACE = -6,    /* build: the output buffer is too small */
 	STUN_E_ADDRESS = -7,     /* an address family STUN cannot carry */
+	STUN_E_LENGTH = -8,      /* the datagram is longer than its length field says */
+	STUN_E_ERROR_CODE = -9,  /* ERROR-CODE malformed, or a code outside 300..699 */
 };
+
+/* Error response codes used here (RFC 8489 section 14.8, RFC 8445 section 7.3.1.1). */
+#define STUN_CODE_BAD_REQUEST 400
+#define STUN_CODE_UNAUTHORIZED 401
+#define STUN_CODE_ROLE_CONFLICT 487
 
 struct stun_attr {
 	uint16_t type;
@@ -69,18 +80,35 @@ struct stun_msg {
 
 /* True when the first bytes look like STUN (RFC 7983 demultiplexing plus the magic cookie). */
 bool stun_is_stun(const uint8_t *buf, size_t len);
-/* Parses a message and checks its FINGERPRINT when present. */
+/*
+ * Parses one whole message: buf[0..len) must be exactly the message (one
+ * datagram, or one RFC 4571 frame). Checks every attribute's bounds and the
+ * FINGERPRINT when present; MESSAGE-INTEGRITY is checked separately because
+ * only the caller knows the key. Attributes after MESSAGE-INTEGRITY other
+ * than FINGERPRINT are ignored (section 14.5).
+ */
 RS_MUST_CHECK int stun_parse(const uint8_t *buf, size_t len, struct stun_msg *out);
-/* The attribute of a type, or NULL. */
+/* The first attribute of a type (later duplicates are ignored, section 14), or NULL. */
 const struct stun_attr *stun_find(const struct stun_msg *m, uint16_t type);
+/* The value bytes of an attribute of m (a->len of them). */
+const uint8_t *stun_value(const struct stun_msg *m, const struct stun_attr *a);
 /* Checks MESSAGE-INTEGRITY with a short-term key (the ICE password), section 14.5. */
 RS_MUST_CHECK int stun_check_integrity(const struct stun_msg *m, const uint8_t *key,
 				       size_t key_len);
 /* Decodes an XOR-MAPPED-ADDRESS value into ss (IPv4 or IPv6). */
 RS_MUST_CHECK int stun_xor_address(const struct stun_msg *m, const struct stun_attr *a,
 				   struct sockaddr_storage *ss);
-/* A 32-bit attribute value (PRIORITY); 0 when the attribute is not 4 bytes. */
+/* A 32-bit attribute value (PRIORITY); 0 when a is NULL or not 4 bytes. */
 uint32_t stun_u32(const struct stun_msg *m, const struct stun_attr *a);
+/* A 64-bit value (the ICE-CONTROLLING/-CONTROLLED tie-breaker); 0 when a is NULL or not 8 bytes. */
+uint64_t stun_u64(const struct stun_msg *m, const struct stun_attr *a);
+/*
+ * Decodes ERROR-CODE (section 14.8): *code gets class * 100 + number; the
+ * reason phrase (not NUL-terminated, unchecked UTF-8) is at *reason for
+ * *reason_len bytes. STUN_E_ERROR_CODE when malformed.
+ */
+RS_MUST_CHECK int stun_error_code(const struct stun_msg *m, const struct stun_attr *a, int *code,
+				  const char **reason, size_t *reason_len);
 
 /*
  * Builds a Binding success response to tid for the peer address `from`, with
@@ -99,8 +127,17 @@ RS_MUST_CHECK int stun_binding_success(const uint8_t tid[12], const struct socka
 RS_MUST_CHECK int stun_binding_request(const uint8_t tid[12], const char *username,
 				       uint32_t priority, uint64_t tiebreaker, bool use_candidate,
 				       const uint8_t *key, size_t key_len, uint8_t *out, size_t cap);
+/*
+ * Builds a Binding error response to tid: ERROR-CODE code (300..699) with a
+ * reason phrase, then MESSAGE-INTEGRITY when key is not NULL (a 401 to an
+ * unauthenticated request carries none, section 9.1.3), then FINGERPRINT.
+ * Returns the length or a negative stun_err.
+ */
+RS_MUST_CHECK int stun_binding_error(const uint8_t tid[12], int code, const char *reason,
+				     const uint8_t *key, size_t key_len, uint8_t *out, size_t cap);
 /* The FINGERPRINT value of buf[0..len) (the message up to that attribute). */
 uint32_t stun_fingerprint(const uint8_t *buf, size_t len);
+/* A static description of a stun_err. */
 const char *stun_strerror(int err);
 
 #endif
