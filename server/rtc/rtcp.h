@@ -123,14 +123,15 @@ RS_MUST_CHECK int rtcp_build_report(uint8_t *out, size_t cap, uint32_t ssrc,
  * A compound SR + SDES(CNAME) for the stream we send: ssrc, the wall time and
  * matching RTP timestamp, packets and octets sent. Returns the length or an error.
  */
-int rtcp_build_sr(uint8_t *out, size_t cap, uint32_t ssrc, int64_t wall_ms, uint32_t rtp_ts,
-		  uint32_t packets, uint32_t octets, const char *cname);
+RS_MUST_CHECK int rtcp_build_sr(uint8_t *out, size_t cap, uint32_t ssrc, int64_t wall_ms,
+				uint32_t rtp_ts, uint32_t packets, uint32_t octets,
+				const char *cname);
 /*
  * A compound RR (one report block for rx) + SDES(CNAME) from sender_ssrc.
  * Returns the length, or RTCP_E_NO_SPACE also when rx has seen no packet.
  */
-int rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc, struct rtcp_rx *rx,
-		  int64_t now_ms, const char *cname);
+RS_MUST_CHECK int rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc,
+				struct rtcp_rx *rx, int64_t now_ms, const char *cname);
 /* A BYE for ssrc (section 6.6), without a reason. Returns the length or RTCP_E_NO_SPACE. */
 RS_MUST_CHECK int rtcp_build_bye(uint8_t *out, size_t cap, uint32_t ssrc);
 

@@ -4,12 +4,14 @@
  * (one SSRC, sequence numbers rising by one and timestamps following wall
  * time across changes of speaker and a mixer's splices), including a
  * randomized run over a simulated network; RTCP reports built, walked and
- * read back; receiver statistics per RFC 3550 A.1, A.3 and A.8.
+ * read back; receiver statistics per RFC 3550 A.1, A.3 and A.8; RFC 4571
+ * framing of media over ICE-TCP, whatever the split of the reads.
  * argv[1] sets the random seed, printed on failure.
  */
 #include "bytes.h"
 #include "check.h"
 #include "demux.h"
+#include "framing.h"
 #include "rtcp.h"
 #include "rtp.h"
 
@@ -663,6 +665,103 @@ static void test_rtcp(void)
 	test_receiver_jitter();
 }
 
+/* ---- RFC 4571 framing ----------------------------------------------------------- */
+
+/* What came out of the framer, in order: every packet's bytes back to back. */
+struct unframed {
+	uint8_t bytes[4096];
+	size_t len;
+	size_t lens[16];
+	int n;
+};
+
+static void on_frame(void *ctx, uint8_t *pkt, size_t len)
+{
+	struct unframed *u = ctx;
+	if (u->n < 16 && u->len + len <= sizeof u->bytes) {
+		memcpy(u->bytes + u->len, pkt, len);
+		u->len += len;
+		u->lens[u->n++] = len;
+	}
+}
+
+/* A STUN, an RTP, an RTCP and a DTLS-looking packet, framed back to back. */
+static size_t framed_stream(uint8_t *out, uint8_t *plain, size_t *lens)
+{
+	static const size_t sizes[4] = { 20, 172, 28, 1 };
+	static const uint8_t first[4][2] = { { 0x00, 0x01 }, { 0x80, 111 }, { 0x80, 200 }, { 22, 0 } };
+	size_t o = 0, p = 0;
+	for (int i = 0; i < 4; i++) {
+		uint8_t hdr[2];
+		CHECK(framing_header(sizes[i], hdr));
+		memcpy(out + o, hdr, 2);
+		for (size_t k = 0; k < sizes[i]; k++)
+			plain[p + k] = k < 2 ? first[i][k] : (uint8_t)(i * 31 + k);
+		memcpy(out + o + 2, plain + p, sizes[i]);
+		o += 2 + sizes[i];
+		p += sizes[i];
+		lens[i] = sizes[i];
+	}
+	return o;
+}
+
+/* Feeds stream in pieces of at most step bytes, cut at offset cut first. */
+static void feed_split(const uint8_t *stream, size_t len, size_t cut, size_t step,
+		       struct unframed *u)
+{
+	struct framing f;
+	memset(&f, 0, sizeof f);
+	memset(u, 0, sizeof *u);
+	size_t at = 0;
+	while (at < len) {
+		size_t n = at == 0 && cut ? cut : step;
+		if (n > len - at)
+			n = len - at;
+		CHECK(framing_input(&f, stream + at, n, on_frame, u) == (long)n);
+		at += n;
+	}
+}
+
+static void test_framing_splits(void)
+{
+	uint8_t stream[512], plain[512];
+	size_t lens[4];
+	size_t len = framed_stream(stream, plain, lens);
+	size_t plain_len = lens[0] + lens[1] + lens[2] + lens[3];
+	int bad = 0;
+	for (size_t cut = 0; cut < len; cut++) {
+		for (size_t step = 1; step <= 7; step += 3) {
+			struct unframed u;
+			feed_split(stream, len, cut, step, &u);
+			bad += u.n != 4 || u.len != plain_len || memcmp(u.bytes, plain, plain_len) != 0;
+		}
+	}
+	CHECK(bad == 0);
+	struct unframed u;
+	feed_split(stream, len, 0, len, &u);
+	CHECK(u.n == 4 && u.lens[1] == 172);
+	CHECK(demux_classify(u.bytes, u.lens[0]) == DEMUX_STUN);
+	CHECK(demux_classify(u.bytes + u.lens[0], u.lens[1]) == DEMUX_RTP);
+	CHECK(demux_classify(u.bytes + u.lens[0] + u.lens[1], u.lens[2]) == DEMUX_RTCP);
+}
+
+/* A frame announcing more than a datagram can hold condemns the stream. */
+static void test_framing_oversize(void)
+{
+	uint8_t hdr[2];
+	CHECK(!framing_header(FRAMING_MAX + 1, hdr));
+	struct framing f;
+	memset(&f, 0, sizeof f);
+	struct unframed u;
+	memset(&u, 0, sizeof u);
+	const uint8_t huge[3] = { 0xff, 0xff, 0x80 };
+	CHECK(framing_input(&f, huge, sizeof huge, on_frame, &u) < 0);
+	CHECK(u.n == 0);
+	const uint8_t fine[3] = { 0x00, 0x01, 0x80 };
+	CHECK(framing_input(&f, fine, sizeof fine, on_frame, &u) < 0);
+	CHECK(u.n == 0);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5eed2026;
@@ -673,5 +772,7 @@ int main(int argc, char **argv)
 	test_mixer_splice();
 	test_rewriter_random(seed);
 	test_rtcp();
+	test_framing_splits();
+	test_framing_oversize();
 	return check_done();
 }
