@@ -72,7 +72,8 @@ void config_default(struct rs_config *cfg)
 		.max_message_bytes = 16384, .rate_per_sec = 20, .rate_burst = 40,
 		.send_queue = 512,
 	};
-	cfg->rtc = (struct config_rtc){ .udp_port_min = 0, .udp_port_max = 0 };
+	cfg->rtc = (struct config_rtc){ .udp_port_min = 0, .udp_port_max = 0, .tcp_port = 0,
+		.ice_tcp = true, .ice_udp = true };
 	char err[128];
 	if (config_parse(cfg, default_json, err, sizeof err) != 0)
 		abort(); /* the embedded default is part of the program */
@@ -100,6 +101,18 @@ static int opt_int(json_t *o, const char *key, int *dst, int lo, int hi, char *e
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
 		FAIL("'%s' must be an integer from %d to %d", key, lo, hi);
 	*dst = (int)json_integer_value(v);
+	return 0;
+}
+
+static int opt_bool(json_t *o, const char *where, const char *key, bool *dst, char *err,
+		    size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		FAIL("'%s.%s' must be true or false", where, key);
+	*dst = json_is_true(v);
 	return 0;
 }
 
@@ -141,24 +154,35 @@ static int parse_limits(struct rs_config *cfg, json_t *o, char *err, size_t errl
 static int parse_rtc(struct rs_config *cfg, json_t *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "announce", "udp_port_min", "udp_port_max", "tcp_port",
-		NULL };
+		"ice_tcp", "ice_udp", NULL };
 	struct config_rtc *r = &cfg->rtc;
 	if (!json_is_object(o))
 		FAIL("'rtc' must be an object");
 	if (only_keys(o, "rtc", keys, err, errlen) || opt_str(o, "announce", &r->announce, err, errlen) ||
 	    opt_int(o, "udp_port_min", &r->udp_port_min, 0, 65535, err, errlen) ||
 	    opt_int(o, "udp_port_max", &r->udp_port_max, 0, 65535, err, errlen) ||
-	    opt_int(o, "tcp_port", &r->tcp_port, 0, 65535, err, errlen))
+	    opt_int(o, "tcp_port", &r->tcp_port, 0, 65535, err, errlen) ||
+	    opt_bool(o, "rtc", "ice_tcp", &r->ice_tcp, err, errlen) ||
+	    opt_bool(o, "rtc", "ice_udp", &r->ice_udp, err, errlen))
 		return -1;
 	if (r->udp_port_max < r->udp_port_min)
 		FAIL("'rtc.udp_port_max' is below 'rtc.udp_port_min'");
+	if (!r->ice_tcp && !r->ice_udp)
+		FAIL("'rtc.ice_udp' and 'rtc.ice_tcp' are both false: audio would have no candidate");
 	return 0;
+}
+
+/* A room's recording policy: "auto" (with the session), "manual" (by a moderator) or "off". */
+static bool recording_mode_valid(json_t *v)
+{
+	const char *m = json_string_value(v);
+	return m && (strcmp(m, "auto") == 0 || strcmp(m, "manual") == 0 || strcmp(m, "off") == 0);
 }
 
 /* The policy's parts belong to the floor and captions; each checks its own keys. */
 static int check_policy(const char *id, json_t *pol, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "floor", "captions", NULL };
+	static const char *const keys[] = { "floor", "captions", "recording", NULL };
 	char where[96], sub[200];
 	snprintf(where, sizeof where, "room '%s' policy", id);
 	if (only_keys(pol, where, keys, err, errlen))
@@ -174,6 +198,9 @@ static int check_policy(const char *id, json_t *pol, char *err, size_t errlen)
 	char canon[CAPTION_LANG_MAX + 1];
 	if (json_object_get(cap, "lang") && (!lang || !caption_lang_normalize(lang, canon)))
 		FAIL("room '%s': 'captions.lang' must be a BCP 47 language tag", id);
+	json_t *rec = json_object_get(pol, "recording");
+	if (rec && !recording_mode_valid(rec))
+		FAIL("room '%s': 'recording' must be \"auto\", \"manual\" or \"off\"", id);
 	return 0;
 }
 

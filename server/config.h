@@ -35,7 +35,9 @@ struct config_limits {
 struct config_rtc {
 	char *announce;         /* address put in ICE candidates; NULL = listen host */
 	int udp_port_min, udp_port_max;
-	int tcp_port;           /* 0 = no ICE-TCP */
+	int tcp_port;           /* passive ICE-TCP port; 0 = any free port */
+	bool ice_tcp;           /* open the ICE-TCP port and offer its candidate */
+	bool ice_udp;           /* offer the UDP candidate (the UDP port opens either way) */
 };
 
 struct rs_config {

@@ -139,6 +139,7 @@ static struct hroom *add_room(hub *h, const char *id, const char *title, bool op
 	rtp_rewriter_init(&hr->rw, (uint32_t)r[0] << 24 | r[1] << 16 | r[2] << 8 | r[3],
 			  (uint16_t)(r[4] << 8 | r[5]),
 			  (uint32_t)r[6] << 24 | r[7] << 16 | r[8] << 8 | r[9], 48000);
+	hub_mix_room_init(hr, policy);
 	h->rooms = rs_realloc(h->rooms, (h->n_rooms + 1) * sizeof *h->rooms);
 	h->rooms[h->n_rooms++] = hr;
 	return hr;
@@ -196,6 +197,7 @@ void hub_destroy(hub *h)
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->n_rooms; i++) {
+		hub_mix_room_free(h, h->rooms[i]);
 		room_destroy(h->rooms[i]->room);
 		floor_destroy(h->rooms[i]->floor);
 		caption_room_destroy(h->rooms[i]->cap);
@@ -260,6 +262,8 @@ static void leave_room(hub *h, hub_conn *c, int64_t now)
 	c->hr = NULL;
 	c->member = NULL;
 	hub_floor_left(h, hr, pid, now);
+	if (room_count(hr->room) == 0)
+		hub_mix_room_empty(h, hr, now);
 }
 
 void hub_conn_closed(hub *h, hub_conn *c, int64_t now)
@@ -435,6 +439,7 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 	json_object_set_new(rep->data, "you", room_member_json(c->member));
 	hub_floor_joined(h, c, now, rep->data);
 	hub_caption_joined(h, c, now, rep->data);
+	json_object_set_new(rep->data, "recording", hub_mix_snapshot(hr));
 	rep->after = hub_caption_after_join;
 	return 0;
 }
@@ -567,6 +572,9 @@ int64_t hub_next_deadline(const hub *h)
 			due = f;
 		if (hr->cap_due < due)
 			due = hr->cap_due;
+		int64_t m = hub_mix_deadline(hr);
+		if (m < due)
+			due = m;
 	}
 	return due;
 }
@@ -581,6 +589,8 @@ void hub_tick(hub *h, int64_t now)
 			hub_floor_tick(h, hr, now);
 		if (hr->cap_due <= now)
 			hub_caption_tick(h, hr, now);
+		if (hub_mix_deadline(hr) <= now)
+			hub_mix_tick(h, hr, now);
 	}
 }
 
@@ -601,8 +611,10 @@ json_t *hub_health(const hub *h, int64_t now)
 			      "rooms", (json_int_t)h->n_rooms, "connections",
 			      (json_int_t)h->n_conns, "participants", (json_int_t)member_total(h));
 	recorder_health(h->rec, o);
-	json_object_set_new(o, "audio", json_pack("{s:i, s:I}", "udp_port", h->media_port,
-						  "connections", (json_int_t)h->n_media));
+	json_t *audio = json_pack("{s:i, s:i, s:I}", "udp_port", h->media_port, "tcp_port",
+				  h->media_tcp_port, "connections", (json_int_t)h->n_media);
+	hub_mix_health(h, audio);
+	json_object_set_new(o, "audio", audio);
 	return o;
 }
 
@@ -611,6 +623,12 @@ void hub_update_gauges(const hub *h)
 	metrics_set("rostrum_connections", (double)h->n_conns);
 	metrics_set("rostrum_rooms", (double)h->n_rooms);
 	metrics_set("rostrum_participants", (double)member_total(h));
+	json_t *audio = json_object();
+	hub_mix_health(h, audio);
+	metrics_set("rostrum_rooms_mixing", (double)json_integer_value(json_object_get(audio, "mixing")));
+	metrics_set("rostrum_recordings_active",
+		    (double)json_integer_value(json_object_get(audio, "recording")));
+	json_decref(audio);
 	json_t *tmp = json_object();
 	recorder_health(h->rec, tmp);
 	json_decref(tmp);

@@ -45,6 +45,9 @@ struct hub_io {
 	void (*send_udp)(void *ctx, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
 			 size_t len);
 	void *ctx;
+	/* Optional: the real peer behind a media source address (ICE-TCP), for STUN responses. */
+	bool (*media_peer)(void *ctx, const struct sockaddr *from, socklen_t from_len,
+			   struct sockaddr_storage *out);
 };
 
 /* Creates the hub with the configured rooms. cfg, secret and rec must outlive it. */
@@ -78,6 +81,13 @@ recorder *hub_recorder(const hub *h);
 
 /* The media port is open on this UDP port (announced in candidates). */
 void hub_media_port(hub *h, int port);
+/*
+ * The passive ICE-TCP port is open (announced as a tcptype passive
+ * candidate). Its connections' packets arrive through hub_media_input()
+ * from synthetic addresses (see tcplink.h), and replies to those go out
+ * through hub_io.send_udp like any other.
+ */
+void hub_media_tcp_port(hub *h, int port);
 /* One datagram on the media port, from `from`. */
 void hub_media_input(hub *h, int64_t now, uint8_t *buf, size_t len, const struct sockaddr *from,
 		     socklen_t from_len);

@@ -23,6 +23,7 @@ struct hroom {
 	caption_room *cap;     /* owned */
 	int64_t cap_due;       /* next caption timer, CAPTION_NO_DEADLINE when idle */
 	struct rtp_rewriter rw; /* the room's one outgoing audio stream */
+	struct room_audio *audio; /* owned: the mixer and the recording (hub_mix.c) */
 	hub *hub;              /* the owner */
 };
 
@@ -39,6 +40,7 @@ struct hub_conn {
 	int pending_head, pending_len;
 	transport *tp;                /* owned: the audio connection, or NULL */
 	int64_t talk_ms;              /* last packet with voice in it */
+	int64_t heard_ms;             /* last packet let through the floor gate */
 	bool talking;                 /* as last announced */
 };
 
@@ -59,6 +61,7 @@ struct hub {
 	hub_conn **media;             /* borrowed: connections with a transport */
 	size_t n_media, cap_media;
 	int media_port;               /* the UDP port candidates announce */
+	int media_tcp_port;           /* the passive ICE-TCP port, 0 when none is open */
 	int64_t media_now;            /* the time of the datagram being handled */
 	int64_t talk_due;             /* next talking-indicator check, INT64_MAX when nobody talks */
 };
@@ -117,6 +120,35 @@ int hub_media_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_
 void hub_media_drop(hub *h, hub_conn *c);
 int64_t hub_media_deadline(const hub *h);
 void hub_media_tick(hub *h, int64_t now);
+
+/* Mixing and recording (hub_mix.c). */
+struct room_audio;
+void hub_mix_room_init(struct hroom *hr, json_t *policy);
+/* Finishes the room's recording (at the end of what it holds) and frees its audio state. */
+void hub_mix_room_free(hub *h, struct hroom *hr);
+/*
+ * A packet from c that passed the floor gate: true to forward it (one
+ * speaker), false when the mixer took it or it is not to be heard.
+ */
+bool hub_mix_admit(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh,
+		   int64_t now);
+/* A forwarded packet after rewriting (pkt carries the room stream's sequence number). */
+void hub_mix_forwarded(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh,
+		       int64_t now);
+/* c's audio connection is up (an automatic recording starts with the first). */
+void hub_mix_connected(hub *h, hub_conn *c, int64_t now);
+/* c's audio connection is going away. */
+void hub_mix_drop(hub *h, hub_conn *c);
+/* The last member left: the session, and its automatic recording, ends. */
+void hub_mix_room_empty(hub *h, struct hroom *hr, int64_t now);
+int64_t hub_mix_deadline(const struct hroom *hr);
+void hub_mix_tick(hub *h, struct hroom *hr, int64_t now);
+/* Adds the rooms mixing and recording now to the health object's audio part. */
+void hub_mix_health(const hub *h, json_t *audio);
+/* The recording's state for join snapshots and results (new reference). */
+json_t *hub_mix_snapshot(const struct hroom *hr);
+/* audio.record: a moderator starts or stops the recording. */
+int hub_mix_record_request(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
 
 /* Floor feature (hub_floor.c). */
 int hub_floor_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,

@@ -38,6 +38,7 @@ void hub_media_drop(hub *h, hub_conn *c)
 			h->media[i] = h->media[--h->n_media];
 			break;
 		}
+	hub_mix_drop(h, c);
 	transport_free(c->tp);
 	c->tp = NULL;
 	c->talking = false;
@@ -52,12 +53,21 @@ static void tp_send(void *ctx, const struct sockaddr *to, socklen_t tl, const ui
 
 static void tp_state(void *ctx, transport *t, enum transport_state s)
 {
-	(void)ctx;
+	hub *h = ctx;
 	hub_conn *c = transport_owner(t);
+	if (s == TRANSPORT_CONNECTED)
+		hub_mix_connected(h, c, h->media_now);
 	metrics_add(s == TRANSPORT_CONNECTED ? "rostrum_media_connected_total"
 		    : "rostrum_media_state_changes_total", 1);
 	if (s == TRANSPORT_FAILED && c->member)
 		rs_log(RS_LOG_INFO, "audio of participant %u failed", c->member->pid);
+}
+
+static bool tp_mapped(void *ctx, const struct sockaddr *from, socklen_t from_len,
+		      struct sockaddr_storage *out)
+{
+	hub *h = ctx;
+	return h->io.media_peer && h->io.media_peer(h->io.ctx, from, from_len, out);
 }
 
 /* Sends the room's rewritten packet to every other connected listener. */
@@ -97,8 +107,12 @@ static void tp_rtp(void *ctx, transport *t, uint8_t *pkt, size_t len, const stru
 	}
 	int64_t now = h->media_now;
 	note_talking(h, c, rh, now);
-	if (rtp_rewrite(&c->hr->rw, pkt, rh, now))
+	if (!hub_mix_admit(h, c, pkt, rh, now))
+		return;
+	if (rtp_rewrite(&c->hr->rw, pkt, rh, now)) {
+		hub_mix_forwarded(h, c, pkt, rh, now);
 		fan_out(h, c, pkt, len);
+	}
 }
 
 /* ---- signaling --------------------------------------------------------------- */
@@ -110,13 +124,21 @@ static const char *announce_ip(const hub *h)
 
 static int answer(hub *h, hub_conn *c, const struct sdp_offer *o, struct reply *rep)
 {
-	struct sdp_candidate cand = { announce_ip(h), h->media_port, false };
+	/* UDP first; passive TCP (RFC 6544) for networks that let no UDP through. */
+	struct sdp_candidate cand[2];
+	size_t n_cand = 0;
+	if (h->cfg->rtc.ice_udp)
+		cand[n_cand++] = (struct sdp_candidate){ announce_ip(h), h->media_port, false };
+	if (h->media_tcp_port)
+		cand[n_cand++] = (struct sdp_candidate){ announce_ip(h), h->media_tcp_port, true };
+	if (!n_cand)
+		return hub_fail(rep, "audio_unavailable", "this server offers no audio candidate");
 	char cname[32], *sdp = rs_malloc(8192);
 	snprintf(cname, sizeof cname, "rostrum-%s", room_id(c->hr->room));
 	struct sdp_answer a = { .ice_ufrag = transport_ufrag(c->tp), .ice_pwd = transport_pwd(c->tp),
 				.fingerprint = dtls_cert_fingerprint(h->cert),
-				.ssrc = c->hr->rw.out_ssrc, .cname = cname, .candidates = &cand,
-				.n_candidates = 1, .session_id = c->member->pid };
+				.ssrc = c->hr->rw.out_ssrc, .cname = cname, .candidates = cand,
+				.n_candidates = n_cand, .session_id = c->member->pid };
 	int n = sdp_build_answer(o, &a, sdp, 8192);
 	if (n < 0) {
 		free(sdp);
@@ -141,7 +163,7 @@ static int audio_offer(hub *h, hub_conn *c, json_t *req, struct reply *rep)
 	if (rc != SDP_OK)
 		return hub_fail(rep, "bad_sdp", "%s", sdp_strerror(rc));
 	hub_media_drop(h, c);
-	struct transport_listener l = { tp_send, tp_rtp, tp_state, h };
+	struct transport_listener l = { tp_send, tp_rtp, tp_state, h, tp_mapped };
 	c->tp = transport_create(h->dtls, &o, &l, c);
 	if (!c->tp)
 		return hub_fail(rep, "internal", "the audio connection could not be set up");
@@ -155,9 +177,10 @@ static int audio_offer(hub *h, hub_conn *c, json_t *req, struct reply *rep)
 int hub_media_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,
 		      struct reply *rep)
 {
-	(void)now;
 	if (strcmp(type, "audio.offer") == 0)
 		return audio_offer(h, c, req, rep);
+	if (strcmp(type, "audio.record") == 0)
+		return hub_mix_record_request(h, c, req, now, rep);
 	if (strcmp(type, "audio.leave") == 0) {
 		hub_media_drop(h, c);
 		return 0;
@@ -210,6 +233,11 @@ void hub_media_input(hub *h, int64_t now, uint8_t *buf, size_t len, const struct
 void hub_media_port(hub *h, int port)
 {
 	h->media_port = port;
+}
+
+void hub_media_tcp_port(hub *h, int port)
+{
+	h->media_tcp_port = port;
 }
 
 /* ---- timers ------------------------------------------------------------------- */

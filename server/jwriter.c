@@ -19,12 +19,15 @@
 
 /*
  * Wire format between the hub and the writer, both little-endian:
- *   request  = ticket u64 | path_len u32 | rec_len u32 | path | record
+ *   request  = ticket u64 | flags_path_len u32 | rec_len u32 | path | record
  *   report   = durable u64 | durable_bytes u64 | failures u64 | errno i32 | 0 u32
- * A report is the writer's whole state, so the writer may skip stale ones
- * and the hub only ever applies the latest.
+ * The low 31 bits of flags_path_len are the path's length; the top bit marks
+ * a raw append (bytes written as given, no journal framing). A report is the
+ * writer's whole state, so the writer may skip stale ones and the hub only
+ * ever applies the latest.
  */
 #define REQ_HDR_LEN 16
+#define REQ_RAW (1u << 31)
 #define REP_LEN 32
 #define REQ_MAX (REQ_HDR_LEN + JWRITER_PATH_MAX + JOURNAL_MAX_RECORD)
 
@@ -239,6 +242,7 @@ int journal_recover(const char *path, journal_record_fn fn, void *ctx, struct jo
 struct jfile {
 	char *path;               /* owned */
 	int fd;                   /* -1 while closed */
+	bool raw;                 /* bytes appended as given: no header, framing or recovery */
 	bool checked;             /* recovered (torn tail cut) by this writer already */
 	bool dir_unsynced;        /* the directory entry still needs an fsync */
 	bool dirty;               /* bytes past base may exist from an unsynced attempt */
@@ -247,7 +251,7 @@ struct jfile {
 	int err;
 	int64_t retry_at;
 	off_t base;               /* file length known durable */
-	uint8_t *pend;            /* owned: framed bytes to follow base, not yet durable */
+	uint8_t *pend;            /* owned: bytes to follow base, not yet durable */
 	size_t pend_len, pend_cap;
 	uint64_t first_ticket;    /* ticket of the first record in pend; 0 when none */
 	uint64_t first_bytes;     /* record bytes received before that record */
@@ -385,6 +389,7 @@ static int open_locked(const char *path)
  * open by this writer cuts a torn tail left by a crash. Every open marks the
  * directory for syncing: the file may have just been created, or created by
  * a writer that died, and then its entry may exist only in the page cache.
+ * A raw file has no records to find a boundary by, so it is taken as it is.
  */
 static int file_open(struct writer *w, struct jfile *f)
 {
@@ -393,7 +398,7 @@ static int file_open(struct writer *w, struct jfile *f)
 	int fd = open_locked(f->path);
 	if (fd < 0)
 		return -1;
-	if (!f->checked) {
+	if (!f->checked && !f->raw) {
 		int rc = recover_fd(fd, f->path, NULL, NULL, &r);
 		if (rc != JWRITER_OK) {
 			errno = rc == JWRITER_EFORMAT ? EBADMSG : errno;
@@ -412,7 +417,7 @@ static int file_open(struct writer *w, struct jfile *f)
 	}
 	f->fd = fd;
 	f->base = st.st_size;
-	if (st.st_size == 0)
+	if (st.st_size == 0 && !f->raw)
 		pend_prepend_header(w, f);
 	w->nopen++;
 	writer_evict(w, f);
@@ -495,12 +500,17 @@ static void writer_flush(struct writer *w, int64_t now)
 			file_sync(w, w->files[i], now);
 }
 
-static struct jfile *writer_file(struct writer *w, const char *path, size_t plen)
+/*
+ * The file of a request, created on its first one, which also decides
+ * whether it is raw. NULL when a request of the other kind names it: raw
+ * bytes inside a journal would read as damage and be cut off.
+ */
+static struct jfile *writer_file(struct writer *w, const char *path, size_t plen, bool raw)
 {
 	for (size_t i = 0; i < w->nfiles; i++) {
 		struct jfile *f = w->files[i];
 		if (strlen(f->path) == plen && memcmp(f->path, path, plen) == 0)
-			return f;
+			return f->raw == raw ? f : NULL;
 	}
 	if (w->nfiles == w->files_cap) {
 		w->files_cap = w->files_cap ? w->files_cap * 2 : 16;
@@ -509,20 +519,35 @@ static struct jfile *writer_file(struct writer *w, const char *path, size_t plen
 	struct jfile *f = rs_calloc(1, sizeof *f);
 	f->path = rs_strndup(path, plen);
 	f->fd = -1;
+	f->raw = raw;
 	w->files[w->nfiles++] = f;
 	return f;
 }
 
-/* Frames one accepted request into its journal's pending bytes. */
-static void writer_take(struct writer *w, uint64_t ticket, const char *path, size_t plen,
-			const uint8_t *rec, size_t rlen)
+/* Puts one request's bytes, framed unless raw, after its file's pending bytes. */
+static void pend_add(struct jfile *f, const uint8_t *rec, size_t rlen, size_t *n)
 {
-	struct jfile *f = writer_file(w, path, plen);
-	size_t n = 0;
+	if (f->raw) {
+		pend_reserve(f, rlen);
+		memcpy(f->pend + f->pend_len, rec, rlen);
+		*n = rlen;
+		return;
+	}
 	pend_reserve(f, journal_frame_len(rlen));
-	int rc = journal_encode(rec, rlen, f->pend + f->pend_len, f->pend_cap - f->pend_len, &n);
+	int rc = journal_encode(rec, rlen, f->pend + f->pend_len, f->pend_cap - f->pend_len, n);
 	assert(rc == JOURNAL_OK);  /* sizes were checked by writer_parse() */
 	(void)rc;
+}
+
+/* Takes one accepted request into its file's pending bytes; false when its kind is wrong. */
+static bool writer_take(struct writer *w, uint64_t ticket, const char *path, size_t plen,
+			bool raw, const uint8_t *rec, size_t rlen)
+{
+	struct jfile *f = writer_file(w, path, plen, raw);
+	size_t n = 0;
+	if (!f)
+		return false;
+	pend_add(f, rec, rlen, &n);
 	if (f->first_ticket == 0) {
 		f->first_ticket = ticket;
 		f->first_bytes = w->received_bytes;
@@ -531,6 +556,7 @@ static void writer_take(struct writer *w, uint64_t ticket, const char *path, siz
 	f->last_use = ++w->use_clock;
 	w->pend_total += n;
 	w->received_bytes += rlen;
+	return true;
 }
 
 /* Takes every whole request in the input buffer; false on a request that makes no sense. */
@@ -541,7 +567,8 @@ static bool writer_parse(struct writer *w)
 	while (w->in_len - off >= REQ_HDR_LEN) {
 		const uint8_t *h = w->in + off;
 		uint64_t ticket = get64(h);
-		uint32_t plen = get32(h + 8), rlen = get32(h + 12);
+		uint32_t plen = get32(h + 8) & ~REQ_RAW, rlen = get32(h + 12);
+		bool raw = get32(h + 8) & REQ_RAW;
 		const char *path = (const char *)h + REQ_HDR_LEN;
 		if (ticket != w->next_ticket || plen == 0 || plen > JWRITER_PATH_MAX || rlen == 0 ||
 		    rlen > JOURNAL_MAX_RECORD) {
@@ -550,11 +577,11 @@ static bool writer_parse(struct writer *w)
 		}
 		if (w->in_len - off < REQ_HDR_LEN + (size_t)plen + rlen)
 			break;
-		if (memchr(path, '\0', plen)) {
+		if (memchr(path, '\0', plen) ||
+		    !writer_take(w, ticket, path, plen, raw, h + REQ_HDR_LEN + plen, rlen)) {
 			ok = false;
 			break;
 		}
-		writer_take(w, ticket, path, plen, h + REQ_HDR_LEN + plen, rlen);
 		w->next_ticket++;
 		off += REQ_HDR_LEN + (size_t)plen + rlen;
 	}
@@ -952,7 +979,13 @@ static int jw_send_request(jwriter *jw, struct iovec iov[3])
 	return JWRITER_OK;
 }
 
-int jwriter_append(jwriter *jw, const char *path, const void *rec, size_t len, uint64_t *ticket_out)
+/*
+ * Both kinds of append. Raw bytes may fill only half of the queue, so a
+ * recording's stream of pages cannot crowd out the journal records behind it
+ * when the disk stalls.
+ */
+static int jw_append(jwriter *jw, const char *path, const void *rec, size_t len, bool raw,
+		     uint64_t *ticket_out)
 {
 	size_t plen = path ? strnlen(path, JWRITER_PATH_MAX + 1) : 0;
 	if (plen == 0 || plen > JWRITER_PATH_MAX)
@@ -962,11 +995,12 @@ int jwriter_append(jwriter *jw, const char *path, const void *rec, size_t len, u
 	if (jw->dead || jw->stopping)
 		return JWRITER_EDEAD;
 	size_t waiting = jw->q_len - jw->q_head;
-	if (waiting && waiting + REQ_HDR_LEN + plen + len > jw->o.queue_max)
+	size_t bound = raw ? jw->o.queue_max / 2 : jw->o.queue_max;
+	if (waiting && waiting + REQ_HDR_LEN + plen + len > bound)
 		return JWRITER_EFULL;
 	uint8_t hdr[REQ_HDR_LEN];
 	put64(hdr, jw->last_ticket + 1);
-	put32(hdr + 8, (uint32_t)plen);
+	put32(hdr + 8, (uint32_t)plen | (raw ? REQ_RAW : 0));
 	put32(hdr + 12, (uint32_t)len);
 	struct iovec iov[3] = { { hdr, sizeof hdr }, { (void *)path, plen }, { (void *)rec, len } };
 	int rc = jw_send_request(jw, iov);
@@ -975,6 +1009,17 @@ int jwriter_append(jwriter *jw, const char *path, const void *rec, size_t len, u
 	*ticket_out = ++jw->last_ticket;
 	jw->appended_bytes += len;
 	return JWRITER_OK;
+}
+
+int jwriter_append(jwriter *jw, const char *path, const void *rec, size_t len, uint64_t *ticket_out)
+{
+	return jw_append(jw, path, rec, len, false, ticket_out);
+}
+
+int jwriter_append_raw(jwriter *jw, const char *path, const void *bytes, size_t len,
+		       uint64_t *ticket_out)
+{
+	return jw_append(jw, path, bytes, len, true, ticket_out);
 }
 
 uint64_t jwriter_durable(const jwriter *jw)

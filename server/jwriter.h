@@ -6,7 +6,7 @@
  * before the loop exists, jwriter_start() forks a small writer process that
  * does nothing but file I/O. The two talk over one non-blocking socketpair:
  *
- *   hub -> writer   append requests {ticket, path, record bytes}
+ *   hub -> writer   append requests {ticket, path, raw flag, record bytes}
  *   writer -> hub   state reports   {durable up to ticket N, bytes, failures, errno}
  *
  * Tickets are one global sequence starting at 1. "Durable up to N" means
@@ -24,6 +24,19 @@
  * writer finishes what it has and exits. Each journal file is held under an
  * exclusive flock() by the writer while open, so a second server (or a
  * lingering writer of a previous one) cannot interleave appends.
+ *
+ * Recordings (Ogg pages) go through the same writer as raw appends: the
+ * same tickets, group commit, fdatasync, retries, flock and modes, but the
+ * bytes land in the file exactly as given, with no journal header, no
+ * framing and no torn-tail scan when the file is opened (a crash may leave
+ * a partial page at the end; an Ogg reader resynchronizes on the next
+ * capture pattern). A file is raw or a journal for the writer's lifetime:
+ * the first append to a path decides, and a request of the other kind for
+ * it is treated like a malformed request (the writer finishes what it has
+ * and exits, the hub sees JWRITER_DEAD), since raw bytes in a journal would
+ * read as damage. Raw appends may use only half of the hub-side queue, so
+ * on a stalled disk audio cannot starve the journal records that acks wait
+ * for; the caller drops a refused page and counts it.
  *
  * Parent-side calls never block, except jwriter_start() and jwriter_stop(),
  * which run outside the event loop. None of them reads a clock except
@@ -125,6 +138,18 @@ RS_MUST_CHECK jwriter *jwriter_start(const struct jwriter_listener *l,
  */
 RS_MUST_CHECK int jwriter_append(jwriter *jw, const char *path, const void *rec, size_t len,
 				 uint64_t *ticket_out);
+
+/*
+ * Queues bytes[0..len) for appending to path exactly as given: no journal
+ * header, framing or recovery (see the top of this file). Tickets, durability,
+ * retries, modes and the JWRITER_EPATH/ESIZE/EDEAD results are those of
+ * jwriter_append(). The queue bound is half of queue_max: JWRITER_EFULL when
+ * the bytes already waiting plus this request would pass queue_max / 2 (and
+ * something is waiting), leaving the other half to journal records. path
+ * must not be one that jwriter_append() is used for.
+ */
+RS_MUST_CHECK int jwriter_append_raw(jwriter *jw, const char *path, const void *bytes, size_t len,
+				     uint64_t *ticket_out);
 
 /* The highest ticket N such that every record with ticket <= N is durable. */
 uint64_t jwriter_durable(const jwriter *jw);

@@ -4,6 +4,7 @@
 #include "jwriter.h"
 #include "metrics.h"
 #include "recorder.h"
+#include "tcplink.h"
 #include "token.h"
 
 #include <libwebsockets.h>
@@ -14,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,6 +65,12 @@ struct net {
 	int64_t hub_due;         /* server time the hub timer is armed for, INT64_MAX: none */
 	int udp_fd;              /* the media port (lws watches it; it closes it at the end) */
 	int media_port;
+	int tcp_fd;              /* the ICE-TCP listener (lws watches and closes it), -1: none */
+	int tcp_port;
+	struct lws *tcp_lwsi;    /* the listener in the loop */
+	tcplink_table *links;    /* owned: its accepted connections, NULL without ICE-TCP */
+	lws_sorted_usec_list_t tcp_sul; /* the links' deadline sweep, armed while any is open */
+	bool tcp_sweeping;
 	struct api_ctx api;
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
@@ -435,10 +443,26 @@ static void jw_state(void *ctx, enum jwriter_state state, int sys_errno)
 
 #define MEDIA_BATCH 64 /* datagrams read per wake-up before other sockets get a turn */
 
+static void tcp_send(struct net *n, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
+		     size_t len);
+
+/* The hub's media_peer: who really stands behind an ICE-TCP link's synthetic address. */
+static bool io_media_peer(void *ctx, const struct sockaddr *from, socklen_t from_len,
+			  struct sockaddr_storage *out)
+{
+	struct net *n = ctx;
+	return n->links && tcplink_peer(n->links, from, from_len, out);
+}
+
+/* The hub's send_udp: a synthetic 100::/64 destination is an ICE-TCP link, anything else UDP. */
 static void io_send_udp(void *ctx, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
 			size_t len)
 {
 	struct net *n = ctx;
+	if (tcplink_is_address(to, to_len)) {
+		tcp_send(n, to, to_len, buf, len);
+		return;
+	}
 	if (sendto(n->udp_fd, buf, len, 0, to, to_len) < 0)
 		metrics_add("rostrum_media_send_errors_total", 1); /* a full buffer drops, as UDP does */
 }
@@ -502,6 +526,260 @@ static void open_media(struct net *n)
 	}
 	n->media_port = ntohs(sa.sin_port);
 	hub_media_port(n->hub, n->media_port);
+}
+
+/* ---- the ICE-TCP port ------------------------------------------------------------ */
+
+/*
+ * Passive ICE-TCP (RFC 6544) for participants whose networks let no UDP
+ * through: a listening socket on the announced address and its accepted
+ * connections, all raw descriptors in this loop. tcplink holds the state;
+ * here are only the socket calls. Each link's packets reach the hub from its
+ * synthetic address, so ICE, DTLS and the transport treat it as one more
+ * UDP peer.
+ */
+
+#define TCP_ACCEPT_BATCH 32   /* connections accepted per wake-up */
+#define TCP_READ_BATCH 8      /* reads per wake-up of one link before others get a turn */
+#define TCP_SWEEP_MS 1000     /* how often link deadlines are checked */
+#define TCP_EXPIRE_BATCH 64
+
+static int link_id(struct lws *wsi)
+{
+	return (int)(intptr_t)lws_get_opaque_user_data(wsi) - 1;
+}
+
+static void tcp_gauge(struct net *n)
+{
+	metrics_set("rostrum_media_tcp_links", (double)tcplink_count(n->links));
+}
+
+static void tcp_send(struct net *n, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
+		     size_t len)
+{
+	int id = n->links ? tcplink_lookup(n->links, to, to_len) : TCPLINK_E_STALE;
+	int rc = id < 0 ? id : tcplink_queue(n->links, id, buf, len);
+	if (rc == TCPLINK_OK) {
+		lws_callback_on_writable(tcplink_sock(n->links, id));
+		return;
+	}
+	/* Audio prefers loss to delay: a full buffer drops the packet, as a full UDP buffer does. */
+	metrics_add(rc == TCPLINK_E_OVERFLOW ? "rostrum_media_tcp_frames_dropped_total{reason=\"full\"}"
+		    : rc == TCPLINK_E_STALE ? "rostrum_media_tcp_frames_dropped_total{reason=\"closed\"}"
+		    : "rostrum_media_tcp_frames_dropped_total{reason=\"too_big\"}", 1);
+}
+
+static void tcp_packet(void *ctx, uint8_t *pkt, size_t len, const struct sockaddr *from,
+		       socklen_t from_len)
+{
+	struct net *n = ctx;
+	hub_media_input(n->hub, net_now(n), pkt, len, from, from_len);
+}
+
+/* Reads what arrived on a link; -1 closes it (end of stream, error, or a broken frame). */
+static int link_readable(struct net *n, struct lws *wsi, int id)
+{
+	uint8_t buf[4096];
+	for (int i = 0; i < TCP_READ_BATCH; i++) {
+		ssize_t r = recv(lws_get_socket_fd(wsi), buf, sizeof buf, 0);
+		if (r == 0)
+			return -1;
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+		int rc = tcplink_input(n->links, id, net_now(n), buf, (size_t)r, tcp_packet, n);
+		if (rc == TCPLINK_E_BROKEN)
+			metrics_add("rostrum_media_tcp_bad_frames_total", 1);
+		if (rc != TCPLINK_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* One write per callback; a partial write leaves the rest for the next. */
+static int link_writable(struct net *n, struct lws *wsi, int id)
+{
+	size_t len;
+	const uint8_t *p = tcplink_pending(n->links, id, &len);
+	if (!len)
+		return 0;
+	ssize_t w = send(lws_get_socket_fd(wsi), p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		return -1;
+	if (w > 0)
+		tcplink_consume(n->links, id, (size_t)w);
+	if (w < 0 || (size_t)w < len)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int cb_tcp_link(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	int id = link_id(wsi);
+	if (id < 0 || !n->links)
+		return 0; /* not yet a link: the adoption is still under way */
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		return link_readable(n, wsi, id);
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		return link_writable(n, wsi, id);
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		lws_set_opaque_user_data(wsi, NULL);
+		tcplink_close(n->links, id);
+		metrics_add("rostrum_media_tcp_links_closed_total", 1);
+		tcp_gauge(n);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Closes the links whose deadline passed; runs every TCP_SWEEP_MS while links or a pause exist. */
+static void tcp_sweep(lws_sorted_usec_list_t *sul)
+{
+	struct net *n = lws_container_of(sul, struct net, tcp_sul);
+	int ids[TCP_EXPIRE_BATCH];
+	enum tcplink_expiry why[TCP_EXPIRE_BATCH];
+	size_t k = tcplink_expired(n->links, net_now(n), ids, why, TCP_EXPIRE_BATCH);
+	for (size_t i = 0; i < k; i++) {
+		metrics_add(why[i] == TCPLINK_NO_ICE
+			    ? "rostrum_media_tcp_links_expired_total{reason=\"no_ice\"}"
+			    : "rostrum_media_tcp_links_expired_total{reason=\"idle\"}", 1);
+		/* Outside the link's own callbacks, so closing now is safe. */
+		lws_set_timeout(tcplink_sock(n->links, ids[i]), PENDING_TIMEOUT_USER_OK,
+				LWS_TO_KILL_SYNC);
+	}
+	if (n->tcp_lwsi)
+		lws_rx_flow_control(n->tcp_lwsi, 1); /* resume accepting after running out of descriptors */
+	n->tcp_sweeping = tcplink_count(n->links) > 0;
+	if (n->tcp_sweeping)
+		lws_sul_schedule(n->ctx, 0, &n->tcp_sul, tcp_sweep, TCP_SWEEP_MS * LWS_US_PER_MS);
+}
+
+static void tcp_arm_sweep(struct net *n)
+{
+	if (n->tcp_sweeping)
+		return;
+	n->tcp_sweeping = true;
+	lws_sul_schedule(n->ctx, 0, &n->tcp_sul, tcp_sweep, TCP_SWEEP_MS * LWS_US_PER_MS);
+}
+
+/* Takes one accepted connection into the loop as a link, or refuses it. */
+static void tcp_adopt(struct net *n, int fd, const struct sockaddr *peer)
+{
+	if (tcplink_count(n->links) >= TCPLINK_MAX) {
+		close(fd);
+		metrics_add("rostrum_media_tcp_links_refused_total", 1);
+		return;
+	}
+	/* Small audio packets must leave at once, not wait for Nagle's algorithm. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	lws_sock_file_fd_type d;
+	d.filefd = fd;
+	struct lws *wsi = lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC, d,
+						     "rostrum-ice-tcp", NULL);
+	if (!wsi) { /* lws closed fd */
+		metrics_add("rostrum_media_tcp_links_refused_total", 1);
+		return;
+	}
+	int id = tcplink_open(n->links, net_now(n), peer, wsi);
+	if (id < 0) { /* cannot happen after the count check; close rather than leak */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	lws_set_opaque_user_data(wsi, (void *)(intptr_t)(id + 1));
+	metrics_add("rostrum_media_tcp_links_accepted_total", 1);
+	tcp_gauge(n);
+	tcp_arm_sweep(n);
+}
+
+/* accept() until the backlog is empty (or a batch is done: the loop serves others too). */
+static void tcp_accept(struct net *n)
+{
+	for (int i = 0; i < TCP_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof peer;
+		int fd = accept4(n->tcp_fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			tcp_adopt(n, fd, (struct sockaddr *)&peer);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* The backlog stays readable: stop polling it until the next sweep. */
+			metrics_add("rostrum_media_tcp_accept_errors_total", 1);
+			lws_rx_flow_control(n->tcp_lwsi, 0);
+			tcp_arm_sweep(n);
+		}
+		return; /* EAGAIN: drained; ECONNABORTED and the like: try at the next wake-up */
+	}
+}
+
+static int cb_tcp_port(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	if (reason == LWS_CALLBACK_RAW_RX_FILE && n->tcp_lwsi == wsi)
+		tcp_accept(n);
+	else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE && n->tcp_lwsi == wsi)
+		n->tcp_lwsi = NULL;
+	return 0;
+}
+
+/* A non-blocking listening socket on the announced address, like the media port. */
+static int bind_ice_tcp(struct net *n)
+{
+	const struct config_rtc *r = &n->cfg->rtc;
+	const char *ip = r->announce ? r->announce : n->cfg->listen_host;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)r->tcp_port) };
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1; /* a restart must not wait for the last run's connections to time out */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 128) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static void open_ice_tcp(struct net *n)
+{
+	if (!n->cfg->rtc.ice_tcp)
+		return;
+	n->tcp_fd = bind_ice_tcp(n);
+	if (n->tcp_fd < 0) {
+		rs_log(RS_LOG_ERR, "no TCP port for ICE-TCP audio (%s): UDP only", strerror(errno));
+		return;
+	}
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	getsockname(n->tcp_fd, (struct sockaddr *)&sa, &sl);
+	lws_sock_file_fd_type fd;
+	fd.filefd = n->tcp_fd;
+	n->tcp_lwsi = lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC, fd,
+						 "rostrum-ice-tcp-port", NULL);
+	if (!n->tcp_lwsi) {
+		n->tcp_fd = -1;
+		rs_log(RS_LOG_ERR, "cannot watch the ICE-TCP port: UDP only");
+		return;
+	}
+	n->links = tcplink_create(TCPLINK_MAX);
+	n->tcp_port = ntohs(sa.sin_port);
+	hub_media_tcp_port(n->hub, n->tcp_port);
 }
 
 /* ---- the hub's timer -------------------------------------------------------- */
@@ -573,6 +851,8 @@ static const struct lws_protocols protocols[] = {
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
 	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
+	{ "rostrum-ice-tcp-port", cb_tcp_port, 0, 0, 0, NULL, 0 },
+	{ "rostrum-ice-tcp", cb_tcp_link, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -598,6 +878,9 @@ static void print_banner(struct net *n)
 	if (n->media_port)
 		printf("audio on udp %s:%d\n", n->cfg->rtc.announce ? n->cfg->rtc.announce
 				: n->cfg->listen_host, n->media_port);
+	if (n->tcp_port)
+		printf("audio on tcp %s:%d (ICE-TCP)\n", n->cfg->rtc.announce ? n->cfg->rtc.announce
+				: n->cfg->listen_host, n->tcp_port);
 	for (size_t i = 0; i < n->cfg->n_rooms; i++)
 		if (n->cfg->rooms[i].open)
 			printf("open room '%s': %s://%s:%d/?room=%s\n", n->cfg->rooms[i].id, scheme,
@@ -633,7 +916,8 @@ static int create_context(struct net *n)
 	info.vhost_name = "rostrum";
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.headers = &hdr_csp;
-	info.fd_limit_per_thread = (unsigned int)n->cfg->limits.max_connections + 256;
+	info.fd_limit_per_thread = (unsigned int)n->cfg->limits.max_connections + 256 +
+				   (n->cfg->rtc.ice_tcp ? TCPLINK_MAX : 0);
 	if (n->cfg->tls_cert) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = n->cfg->tls_cert;
@@ -698,6 +982,7 @@ static void serve(struct net *n)
 	}
 	lws_sul_cancel(&n->lag_sul);
 	lws_sul_cancel(&n->hub_sul);
+	lws_sul_cancel(&n->tcp_sul);
 }
 
 /* Frees everything in dependency order; the writer flushes last. Returns the exit status. */
@@ -706,6 +991,7 @@ static int teardown(struct net *n)
 	int rc = 0;
 	if (n->ctx)
 		lws_context_destroy(n->ctx); /* closes connections: they leave their rooms */
+	tcplink_destroy(n->links);   /* after the context: closing a link updates the table */
 	hub_destroy(n->hub);
 	if (n->jw && jwriter_stop(n->jw) != JWRITER_OK) {
 		rs_log(RS_LOG_ERR, "some journal records could not be written");
@@ -733,6 +1019,7 @@ int net_run(struct rs_config *cfg)
 	raise_fd_limit();
 	struct net *n = rs_calloc(1, sizeof *n);
 	n->cfg = cfg;
+	n->tcp_fd = -1;
 	n->wall_base_ms = rs_wall_ms();
 	n->mono_base_ms = rs_mono_ms();
 	if (token_secret_load(cfg->data_dir, n->secret) != TOKEN_OK) {
@@ -744,7 +1031,8 @@ int net_run(struct rs_config *cfg)
 		teardown(n);
 		return 2;
 	}
-	struct hub_io io = { .send = io_send, .close = io_close, .send_udp = io_send_udp, .ctx = n };
+	struct hub_io io = { .send = io_send, .close = io_close, .send_udp = io_send_udp,
+			     .media_peer = io_media_peer, .ctx = n };
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
@@ -756,6 +1044,7 @@ int net_run(struct rs_config *cfg)
 	}
 	adopt_journal(n);
 	open_media(n);
+	open_ice_tcp(n);
 	serve(n);
 	int rc = teardown(n);
 	rs_log(RS_LOG_INFO, "stopped");

@@ -246,6 +246,21 @@ int recorder_append(recorder *r, const char *room, const char *title, json_t *re
 	return RECORDER_OK;
 }
 
+int recorder_append_raw(recorder *r, const char *relpath, const void *bytes, size_t len)
+{
+	if (!r->jw)
+		return RECORDER_OK; /* memory only: recordings are not kept */
+	char path[4096];
+	uint64_t ticket;
+	snprintf(path, sizeof path, "%s/%s", r->data_dir, relpath);
+	switch (jwriter_append_raw(r->jw, path, bytes, len, &ticket)) {
+	case JWRITER_OK: return RECORDER_OK;
+	case JWRITER_EFULL: return RECORDER_EFULL;
+	case JWRITER_ESIZE: return RECORDER_ETOOBIG;
+	default: return RECORDER_EDEAD;
+	}
+}
+
 int recorder_wait_all(recorder *r, recorder_ack_fn fn, void *ctx)
 {
 	struct jwriter_status st;

@@ -54,6 +54,14 @@ RS_MUST_CHECK int recorder_recover_all(recorder *r, char *err, size_t errlen);
 RS_MUST_CHECK int recorder_append(recorder *r, const char *room, const char *title, json_t *rec,
 				  recorder_ack_fn fn, void *ctx);
 /*
+ * Appends bytes as they are to DATA/relpath (an audio recording's Ogg pages):
+ * no framing, no acknowledgement, durable with the journals' next group
+ * commit. RECORDER_EFULL when the writer's queue has no room for audio (it
+ * keeps room for journal records), RECORDER_EDEAD, or RECORDER_OK.
+ */
+RS_MUST_CHECK int recorder_append_raw(recorder *r, const char *relpath, const void *bytes,
+				      size_t len);
+/*
  * Calls fn once everything appended so far is durable (a retried request whose
  * original may still be on its way to disk). Returns 1 when fn was queued, 0
  * when nothing was pending (fn is not called then), never an error.

@@ -9,7 +9,7 @@
 #define MAX_LANGS 64                   /* distinct caption languages listed */
 #define PARAGRAPH_GAP_MS (60 * 1000)   /* txt: same speaker within this joins a paragraph */
 
-enum item_kind { ITEM_CAPTION, ITEM_FLOOR, ITEM_JOIN, ITEM_LEAVE, ITEM_WRITTEN };
+enum item_kind { ITEM_CAPTION, ITEM_FLOOR, ITEM_JOIN, ITEM_LEAVE, ITEM_WRITTEN, ITEM_RECORDING };
 
 /* One usable journal record, with the time it is shown at. */
 struct item {
@@ -148,6 +148,7 @@ static bool kind_of(const char *k, enum item_kind *out)
 	} kinds[] = {
 		{ "caption", ITEM_CAPTION }, { "floor", ITEM_FLOOR }, { "join", ITEM_JOIN },
 		{ "leave", ITEM_LEAVE },     { "written", ITEM_WRITTEN },
+		{ "recording", ITEM_RECORDING },
 	};
 	for (size_t i = 0; i < RS_ARRAY_LEN(kinds); i++)
 		if (strcmp(k, kinds[i].name) == 0) {
@@ -491,7 +492,7 @@ static void render_txt(struct tx *x, struct rs_buf *b)
 	const struct item *prev = NULL;
 	for (size_t i = 0; i < x->n; i++) {
 		const struct item *it = &x->items[i];
-		if (it->kind == ITEM_JOIN || it->kind == ITEM_LEAVE)
+		if (it->kind == ITEM_JOIN || it->kind == ITEM_LEAVE || it->kind == ITEM_RECORDING)
 			continue;
 		if (it->kind == ITEM_CAPTION) {
 			if (!lang_matches(x->range, caption_lang(it->rec)))
@@ -539,6 +540,7 @@ static void render_json(struct tx *x, struct rs_buf *b)
 	static const char *const arrays[] = {
 		[ITEM_CAPTION] = "captions", [ITEM_FLOOR] = "floor", [ITEM_JOIN] = "participants",
 		[ITEM_LEAVE] = "participants", [ITEM_WRITTEN] = "written",
+		[ITEM_RECORDING] = "recordings", /* a player seeks to t - start_t */
 	};
 	json_t *doc = json_meta(x);
 	for (size_t i = 0; i < RS_ARRAY_LEN(arrays); i++)

@@ -101,14 +101,27 @@ static int check_request(const ice_agent *a, const struct stun_msg *m)
 	return ICE_OK;
 }
 
-static size_t addr_len(const struct sockaddr *s)
-{
-	return s->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
+/*
+ * A transport address is family, address and port (RFC 8445 section 4):
+ * padding, IPv6 flow labels and scope ids are not part of it and may differ
+ * between datagrams of the same peer.
+ */
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
 {
-	return a->ss_family == b->sa_family && memcmp(a, b, addr_len(b)) == 0;
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (b->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+	}
+	return false;
 }
 
 static void remember(ice_agent *a, const struct sockaddr *from, socklen_t from_len)
@@ -177,6 +190,14 @@ int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len
 		    const struct sockaddr *from, socklen_t from_len, uint8_t *resp, size_t cap,
 		    size_t *resp_len)
 {
+	return ice_agent_input_mapped(a, now_ms, buf, len, from, from_len, from, resp, cap,
+				      resp_len);
+}
+
+int ice_agent_input_mapped(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len,
+			   const struct sockaddr *from, socklen_t from_len,
+			   const struct sockaddr *mapped, uint8_t *resp, size_t cap, size_t *resp_len)
+{
 	struct stun_msg m;
 	const uint8_t *key = (const uint8_t *)a->local_pwd;
 	size_t key_len = strlen(a->local_pwd);
@@ -190,7 +211,7 @@ int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len
 	}
 	if (rc != ICE_OK)
 		return rc;
-	int n = stun_binding_success(m.tid, from, key, key_len, resp, cap);
+	int n = stun_binding_success(m.tid, mapped, key, key_len, resp, cap);
 	if (n < 0)
 		return ICE_E_NO_SPACE;
 	*resp_len = (size_t)n;

@@ -80,6 +80,16 @@ void ice_agent_free(ice_agent *a);
 RS_MUST_CHECK int ice_agent_input(ice_agent *a, int64_t now_ms, const uint8_t *buf, size_t len,
 				  const struct sockaddr *from, socklen_t from_len, uint8_t *resp,
 				  size_t cap, size_t *resp_len);
+/*
+ * The same, where the address that identifies the peer (`from`, validated
+ * and nominated) is not the one it should be told it has: the
+ * XOR-MAPPED-ADDRESS of the response is `mapped` (an ICE-TCP link's real
+ * peer behind the synthetic address it is routed by).
+ */
+RS_MUST_CHECK int ice_agent_input_mapped(ice_agent *a, int64_t now_ms, const uint8_t *buf,
+					 size_t len, const struct sockaddr *from, socklen_t from_len,
+					 const struct sockaddr *mapped, uint8_t *resp, size_t cap,
+					 size_t *resp_len);
 /* True when `from` passed a check (nominated or not): it may start DTLS. */
 bool ice_agent_validated(const ice_agent *a, const struct sockaddr *from);
 /*

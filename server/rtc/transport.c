@@ -71,6 +71,7 @@ const char *transport_ufrag(const transport *t) { return t->ufrag; }
 const char *transport_pwd(const transport *t) { return t->pwd; }
 enum transport_state transport_state(const transport *t) { return t->state; }
 int transport_level_ext(const transport *t) { return t->offer.level_ext_id; }
+int transport_opus_pt(const transport *t) { return t->offer.opus_pt; }
 
 /* Sends whatever the handshake queued, to where the peer is. */
 static void flush_dtls(transport *t, const struct sockaddr *to, socklen_t to_len, int64_t now)
@@ -97,7 +98,12 @@ static enum transport_drop on_stun(transport *t, int64_t now, const uint8_t *buf
 {
 	uint8_t resp[512];
 	size_t n;
-	if (ice_agent_input(t->ice, now, buf, len, from, from_len, resp, sizeof resp, &n) != ICE_OK)
+	struct sockaddr_storage real;
+	const struct sockaddr *mapped = from;
+	if (t->l.mapped && t->l.mapped(t->l.ctx, from, from_len, &real))
+		mapped = (const struct sockaddr *)&real;
+	if (ice_agent_input_mapped(t->ice, now, buf, len, from, from_len, mapped, resp, sizeof resp,
+				   &n) != ICE_OK)
 		return TRANSPORT_DROP_STUN;
 	t->l.send(t->l.ctx, from, from_len, resp, n);
 	if (t->state == TRANSPORT_NEW)

@@ -42,6 +42,12 @@ struct transport_listener {
 	/* The state changed. */
 	void (*on_state)(void *ctx, transport *t, enum transport_state s);
 	void *ctx;
+	/*
+	 * Optional: the address to report to the peer in STUN responses when it
+	 * is not `from` itself (true and *out filled), e.g. behind ICE-TCP.
+	 */
+	bool (*mapped)(void *ctx, const struct sockaddr *from, socklen_t from_len,
+		       struct sockaddr_storage *out);
 };
 
 /*
@@ -56,6 +62,8 @@ const char *transport_ufrag(const transport *t);
 const char *transport_pwd(const transport *t);
 enum transport_state transport_state(const transport *t);
 int transport_level_ext(const transport *t);
+/* The Opus payload type the participant offered (what it expects our packets to carry). */
+int transport_opus_pt(const transport *t);
 
 /* True when `from` passed an ICE check of this transport (its datagrams are ours). */
 bool transport_validated(const transport *t, const struct sockaddr *from);

@@ -8,27 +8,17 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launch, joinPage } from './lib/harness.mjs';
-
-// A mono 16-bit 48 kHz WAV of a sine tone.
-function tone(path, hz, seconds = 30) {
-  const rate = 48000, n = rate * seconds;
-  const b = Buffer.alloc(44 + n * 2);
-  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8); b.write('fmt ', 12);
-  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin(2 * Math.PI * hz * i / rate)), 44 + i * 2);
-  writeFileSync(path, b);
-}
+import { MEDIA_ARGS, tone, joinAudio, request, hears } from './lib/media.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'rostrum-audio-'));
 tone(join(dir, 'a.wav'), 440);
 tone(join(dir, 'b.wav'), 880);
 const cfgPath = join(dir, 'config.json');
-writeFileSync(cfgPath, JSON.stringify({ rtc: { announce: '10.213.0.1' } }));
+// ROSTRUM_ICE=tcp: the answer offers no UDP candidate, so audio must take passive ICE-TCP.
+const iceTcp = process.env.ROSTRUM_ICE === 'tcp';
+writeFileSync(cfgPath, JSON.stringify({ rtc: { announce: '10.213.0.1', ...(iceTcp && { ice_udp: false }) } }));
 const server = await startServer(['--config', cfgPath]);
-const media = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required'];
+const media = MEDIA_ARGS;
 const listenerBrowser = await launch(media);
 const aBrowser = await launch([...media, `--use-file-for-fake-audio-capture=${join(dir, 'a.wav')}`]);
 const bBrowser = await launch([...media, `--use-file-for-fake-audio-capture=${join(dir, 'b.wav')}`]);
@@ -37,28 +27,6 @@ after(async () => {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function joinAudio(page) {
-  await page.getByTestId('audio-join').click();
-  await page.waitForFunction(() => window.rostrumAudio.connected(), null, { timeout: 20000 });
-}
-
-// The dominant frequency the listener hears, over a few samples (0 when silent).
-async function hears(page) {
-  let got = [];
-  for (let i = 0; i < 6; i++) {
-    await page.waitForTimeout(250);
-    got.push(await page.evaluate(() => window.rostrumAudio.peak()));
-  }
-  const loud = got.filter((g) => g.rms > 0.02);
-  if (loud.length < 4) return 0;
-  loud.sort((x, y) => x.hz - y.hz);
-  return loud[Math.floor(loud.length / 2)].hz;
-}
-
-async function request(page, type, fields = {}) {
-  return page.evaluate(([t, f]) => window.rostrumConn.request(t, f), [type, fields]);
-}
 
 test('the listener hears only who holds the floor, on one stream', async () => {
   const mod = await joinPage(listenerBrowser, server.base, { token: server.token('plenary', 'moderator', 'Chair') });
@@ -86,6 +54,17 @@ test('the listener hears only who holds the floor, on one stream', async () => {
   assert.ok(Math.abs(hzB - 880) < 30, `speaker B's tone on the same stream, heard ${hzB} Hz`);
   const tracks = await listener.evaluate(() => window.rostrumAudio.pc.getReceivers().length);
   assert.equal(tracks, 1);
+  const path = await listener.evaluate(async () => {
+    const stats = await window.rostrumAudio.pc.getStats();
+    for (const s of stats.values())
+      if (s.type === 'transport' && s.selectedCandidatePairId)
+        return stats.get(stats.get(s.selectedCandidatePairId).localCandidateId).protocol;
+    return null;
+  });
+  assert.equal(path, iceTcp ? 'tcp' : 'udp', 'the protocol of the selected candidate pair');
+  if (iceTcp)
+    assert.match(await (await fetch(`${server.base}/metrics`)).text(),
+      /rostrum_media_tcp_links_accepted_total [1-9]/);
 
   // Garbage at the media port while B speaks: dropped and counted; the listener keeps hearing.
   const health = await (await fetch(`${server.base}/healthz`)).json();

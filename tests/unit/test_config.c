@@ -14,6 +14,8 @@ static void test_default(void)
 	CHECK_STR(c.data_dir, "./rostrum-data");
 	CHECK(c.n_rooms == 1);
 	CHECK(config_room(&c, "plenary") && config_room(&c, "plenary")->open);
+	/* ICE-TCP is on by default, on any free port, beside the UDP candidate. */
+	CHECK(c.rtc.tcp_port == 0 && c.rtc.ice_tcp && c.rtc.ice_udp);
 	config_free(&c);
 }
 
@@ -50,6 +52,12 @@ static const struct {
 	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": []}]}", "'policy'" },
 	{ "{\"tls\": {\"cert\": \"c.pem\"}}", "both" },
 	{ "{\"rtc\": {\"udp_port_min\": 5000, \"udp_port_max\": 4000}}", "below" },
+	{ "{\"rtc\": {\"tcp_port\": 70000}}", "'tcp_port' must be an integer from 0 to 65535" },
+	{ "{\"rtc\": {\"tcp_port\": \"443\"}}", "'tcp_port'" },
+	{ "{\"rtc\": {\"ice_tcp\": 1}}", "'rtc.ice_tcp' must be true or false" },
+	{ "{\"rtc\": {\"ice_udp\": \"no\"}}", "'rtc.ice_udp' must be true or false" },
+	{ "{\"rtc\": {\"ice_udp\": false, \"ice_tcp\": false}}", "both false" },
+	{ "{\"rtc\": {\"ice_tpc\": true}}", "unknown key 'ice_tpc' in rtc" },
 	{ "{\"data_dir\": 5}", "'data_dir'" },
 	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": {\"flor\": {}}}]}", "unknown key 'flor'" },
 	{ "{\"rooms\": [{\"id\": \"a\", \"policy\": {\"floor\": {\"order\": \"random\"}}}]}", "order" },
@@ -84,11 +92,36 @@ static void test_listen_forms(void)
 	config_free(&c);
 }
 
+/* The rtc keys as written, each on top of the defaults. */
+static void test_rtc(void)
+{
+	static const struct {
+		const char *json;
+		int tcp_port;
+		bool ice_tcp, ice_udp;
+	} cases[] = {
+		{ "{\"rtc\": {}}", 0, true, true },
+		{ "{\"rtc\": {\"tcp_port\": 3478}}", 3478, true, true },
+		{ "{\"rtc\": {\"ice_udp\": false}}", 0, true, false },
+		{ "{\"rtc\": {\"ice_tcp\": false, \"tcp_port\": 9}}", 9, false, true },
+	};
+	for (size_t i = 0; i < RS_ARRAY_LEN(cases); i++) {
+		struct rs_config c;
+		char err[256] = "";
+		config_default(&c);
+		CHECK(config_parse(&c, cases[i].json, err, sizeof err) == 0);
+		CHECK(c.rtc.tcp_port == cases[i].tcp_port && c.rtc.ice_tcp == cases[i].ice_tcp &&
+		      c.rtc.ice_udp == cases[i].ice_udp);
+		config_free(&c);
+	}
+}
+
 int main(void)
 {
 	test_default();
 	test_example_file();
 	test_rejections();
 	test_listen_forms();
+	test_rtc();
 	return check_done();
 }

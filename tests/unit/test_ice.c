@@ -165,6 +165,18 @@ static void test_renomination_and_consent(void)
 	CHECK(ice_agent_input(a, 25000, req, n, (struct sockaddr *)&p2, sizeof p2, resp,
 			      sizeof resp, &rlen) == ICE_OK);
 	CHECK(ice_agent_selected(a)->ss_family == AF_INET6);
+	/* An IPv6 source is its address and port: a flow label changes nothing, a port does. */
+	struct sockaddr_in6 q6 = p6;
+	q6.sin6_flowinfo = htonl(0x12345);
+	CHECK(ice_agent_validated(a, (struct sockaddr *)&q6));
+	q6.sin6_port = htons(40004);
+	CHECK(!ice_agent_validated(a, (struct sockaddr *)&q6));
+	q6 = p6;
+	q6.sin6_addr.s6_addr[15] ^= 1;
+	CHECK(!ice_agent_validated(a, (struct sockaddr *)&q6));
+	struct sockaddr_in p4 = p1;
+	memset(p4.sin_zero, 0x5a, sizeof p4.sin_zero);
+	CHECK(ice_agent_validated(a, (struct sockaddr *)&p4));
 	CHECK(ice_agent_validated(a, (struct sockaddr *)&p1) &&
 	      ice_agent_validated(a, (struct sockaddr *)&p2));
 	CHECK(ice_agent_consent_deadline(a) == 25000 + ICE_CONSENT_MS);

@@ -1,6 +1,8 @@
 /*
  * Tests for the durable journal writer and startup recovery, on real files
- * with real syncs in a temporary directory under /tmp.
+ * with real syncs in a temporary directory under /tmp; raw appends (the
+ * recordings' Ogg pages) byte for byte, mixed with journal records, bounded
+ * to half the queue, and through write failures.
  *
  * Usage: test_jwriter [seed]
  * With JWRITER_FULL_DIR set to an empty directory on a small file system
@@ -872,6 +874,269 @@ static int test_writer_dies(void)
 	return 0;
 }
 
+/* ---- raw appends (recordings) ------------------------------------------------ */
+
+/* What a raw file must hold: every byte appended to it, in order. */
+struct raw_expect {
+	uint8_t *p;
+	size_t len;
+};
+
+/* Appends len random bytes to path raw, checking the ticket is want_ticket. */
+static int append_raw(jwriter *jw, struct raw_expect *e, const char *path, size_t len,
+		      uint64_t want_ticket)
+{
+	static uint8_t buf[JOURNAL_MAX_RECORD];
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)rnd();
+	uint64_t ticket = 0;
+	int rc = jwriter_append_raw(jw, path, buf, len, &ticket);
+	if (rc != JWRITER_OK)
+		return rc;
+	CHECK(ticket == want_ticket);
+	e->p = realloc(e->p, e->len + len);
+	memcpy(e->p + e->len, buf, len);
+	e->len += len;
+	return 0;
+}
+
+/* The file holds exactly the expected bytes. */
+static int verify_raw(const char *path, const struct raw_expect *e)
+{
+	size_t len = 0;
+	uint8_t *buf = slurp(path, &len);
+	CHECK(buf);
+	bool same = len == e->len && memcmp(buf, e->p, len) == 0;
+	if (!same)
+		fprintf(stderr, "%s: %zu bytes, want %zu\n", path, len, e->len);
+	free(buf);
+	CHECK(same);
+	return 0;
+}
+
+/*
+ * Raw bytes land as given: no journal header, no framing, and a file that
+ * is not a journal is appended to, not scanned, cut or refused.
+ */
+static int test_raw_exact(void)
+{
+	CHECK(make_tmpdir() == 0);
+	char *paths[2] = { path_in(tmpdir, "rec/s1/a.opus"), path_in(tmpdir, "b.opus") };
+	struct raw_expect e[2] = { { 0 }, { 0 } };
+	static const char foreign[] = "OggS\0not a journal, and torn";
+	CHECK(write_file(paths[1], (const uint8_t *)foreign, sizeof foreign) == 0);
+	e[1].p = malloc(sizeof foreign);
+	memcpy(e[1].p, foreign, sizeof foreign);
+	e[1].len = sizeof foreign;
+	struct seen s;
+	jwriter *jw = start(&s, NULL);
+	CHECK(jw);
+	rnd_state = seed;
+	uint64_t t = 0;
+	CHECK(append_raw(jw, &e[0], paths[0], 1, ++t) == 0);
+	CHECK(append_raw(jw, &e[0], paths[0], JOURNAL_MAX_RECORD, ++t) == 0);
+	for (int i = 0; i < 300; i++) {
+		unsigned f = (unsigned)(rnd() % 2);
+		CHECK(append_raw(jw, &e[f], paths[f], 1 + rnd() % 9000, ++t) == 0);
+		if (i % 32 == 0)
+			pump(jw, 0);
+	}
+	uint64_t bad;
+	CHECK(jwriter_append_raw(jw, paths[0], "x", 0, &bad) == JWRITER_ESIZE);
+	CHECK(jwriter_append_raw(jw, paths[0], e[0].p, JOURNAL_MAX_RECORD + 1, &bad) == JWRITER_ESIZE);
+	CHECK(jwriter_append_raw(jw, "", "x", 1, &bad) == JWRITER_EPATH);
+	CHECK(jwriter_append_raw(jw, NULL, "x", 1, &bad) == JWRITER_EPATH);
+	CHECK(wait_durable(jw, t, 60000));
+	struct jwriter_status st;
+	CHECK(jwriter_status(jw, &st) == JWRITER_HEALTHY && st.appended == t);
+	CHECK(st.bytes_pending == 0 && s.backwards == 0);
+	CHECK(jwriter_stop(jw) == JWRITER_OK);
+	for (int f = 0; f < 2; f++)
+		CHECK(verify_raw(paths[f], &e[f]) == 0);
+	struct stat sb;
+	CHECK(stat(paths[0], &sb) == 0 && (sb.st_mode & 0777) == 0640);
+	char *dir = path_in(tmpdir, "rec/s1");
+	CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0750);
+	free(dir);
+	for (int f = 0; f < 2; f++) {
+		free(paths[f]);
+		free(e[f].p);
+	}
+	remove_tree(tmpdir);
+	return 0;
+}
+
+/*
+ * Raw and framed appends to different files, interleaved at random: one
+ * ticket sequence, durable reports in order, each file exactly right.
+ */
+static int test_raw_interleave(void)
+{
+	CHECK(make_tmpdir() == 0);
+	char *jpath = path_in(tmpdir, "j/room.rsj");
+	char *rpaths[2] = { path_in(tmpdir, "rec/room-1.opus"), path_in(tmpdir, "rec/room-2.opus") };
+	struct expect je = { 0 };
+	struct raw_expect re[2] = { { 0 }, { 0 } };
+	struct seen s;
+	jwriter *jw = start(&s, NULL);
+	CHECK(jw);
+	rnd_state = seed ^ 0x5a5a;
+	const uint64_t total = 2000;
+	uint64_t half_durable = 0;
+	for (uint64_t n = 1; n <= total; n++) {
+		unsigned k = (unsigned)(rnd() % 3);
+		if (k == 0)
+			CHECK(append_rec(jw, &je, jpath, 0, n, 10 + rnd() % 400) == 0);
+		else
+			CHECK(append_raw(jw, &re[k - 1], rpaths[k - 1], 1 + rnd() % 4000, n) == 0);
+		if (n % 50 == 0)
+			pump(jw, 0);
+		if (n == total / 2) {
+			CHECK(wait_durable(jw, n, 20000));
+			half_durable = s.last;
+		}
+	}
+	CHECK(half_durable >= total / 2);
+	CHECK(wait_durable(jw, total, 60000));
+	CHECK(s.last == total && s.backwards == 0);
+	CHECK(jwriter_stop(jw) == JWRITER_OK);
+	CHECK(verify_file(jpath, &je, 0) == 0);
+	for (int f = 0; f < 2; f++)
+		CHECK(verify_raw(rpaths[f], &re[f]) == 0);
+	printf("raw_interleave: %zu journal records, %zu + %zu raw bytes, %d reports\n", je.n[0],
+	       re[0].len, re[1].len, s.calls);
+	expect_free(&je);
+	for (int f = 0; f < 2; f++) {
+		free(rpaths[f]);
+		free(re[f].p);
+	}
+	free(jpath);
+	remove_tree(tmpdir);
+	return 0;
+}
+
+/*
+ * A stalled writer: raw appends are refused once the queue holds half of
+ * queue_max, while journal records are still taken up to the whole bound.
+ * Everything accepted becomes durable when the writer resumes.
+ */
+static int test_raw_half_queue(void)
+{
+	CHECK(make_tmpdir() == 0);
+	char *jpath = path_in(tmpdir, "q.rsj");
+	char *rpath = path_in(tmpdir, "q.opus");
+	const size_t qmax = 64 * 1024;
+	struct expect je = { 0 };
+	struct raw_expect re = { 0 };
+	struct jwriter_opts o = { .queue_max = qmax };
+	struct seen s;
+	jwriter *jw = start(&s, &o);
+	CHECK(jw);
+	CHECK(kill(jwriter_pid(jw), SIGSTOP) == 0);
+	rnd_state = seed;
+	uint64_t n = 0;
+	int rc = JWRITER_OK;
+	while (rc == JWRITER_OK && n < 100000)
+		if ((rc = append_raw(jw, &re, rpath, 4000, n + 1)) == JWRITER_OK)
+			n++;
+	CHECK(rc == JWRITER_EFULL);
+	struct jwriter_status st;
+	jwriter_status(jw, &st);
+	CHECK(st.queued_bytes > 0 && st.queued_bytes <= qmax / 2);
+	uint64_t raw_n = n;
+	rc = JWRITER_OK;
+	while (rc == JWRITER_OK && n < 100000)
+		if ((rc = append_rec(jw, &je, jpath, 0, n + 1, 4000)) == JWRITER_OK)
+			n++;
+	CHECK(rc == JWRITER_EFULL);
+	jwriter_status(jw, &st);
+	CHECK(n > raw_n && st.queued_bytes > qmax / 2 && st.queued_bytes <= qmax);
+	CHECK(append_raw(jw, &re, rpath, 10, n + 1) == JWRITER_EFULL);
+	printf("raw_half_queue: %" PRIu64 " raw pages, then %" PRIu64 " records accepted\n", raw_n,
+	       n - raw_n);
+	CHECK(kill(jwriter_pid(jw), SIGCONT) == 0);
+	CHECK(wait_durable(jw, n, 60000));
+	CHECK(append_raw(jw, &re, rpath, 10, n + 1) == 0);
+	CHECK(wait_durable(jw, n + 1, 20000));
+	CHECK(jwriter_stop(jw) == JWRITER_OK);
+	CHECK(verify_raw(rpath, &re) == 0);
+	CHECK(verify_file(jpath, &je, 0) == 0);
+	expect_free(&je);
+	free(re.p);
+	free(jpath);
+	free(rpath);
+	remove_tree(tmpdir);
+	return 0;
+}
+
+/*
+ * Raw appends over a file size limit: acks stop with EFBIG, and once the
+ * limit is lifted the file holds every byte exactly once, nothing of the
+ * failed partial writes.
+ */
+static int test_raw_write_errors(void)
+{
+	CHECK(make_tmpdir() == 0);
+	char *path = path_in(tmpdir, "e.opus");
+	struct rlimit old, lim;
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = 64 * 1024;
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	struct seen s;
+	struct raw_expect e = { 0 };
+	struct jwriter_opts o = { .retry_ms = 50 };
+	jwriter *jw = start(&s, &o);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	CHECK(jw);
+	rnd_state = seed;
+	uint64_t n = 0;
+	while (n < 20)
+		CHECK(append_raw(jw, &e, path, 2000, ++n) == 0);
+	CHECK(wait_durable(jw, n, 20000));
+	while (n < 60)
+		CHECK(append_raw(jw, &e, path, 2000, ++n) == 0);
+	pump_for(jw, 500);
+	struct jwriter_status st;
+	CHECK(jwriter_status(jw, &st) == JWRITER_DISK_ERROR && st.sys_errno == EFBIG);
+	CHECK(st.durable >= 20 && st.durable < n && st.disk_failures >= 2);
+	struct rlimit open_lim = { old.rlim_max, old.rlim_max };
+	CHECK(prlimit(jwriter_pid(jw), RLIMIT_FSIZE, &open_lim, NULL) == 0);
+	CHECK(wait_durable(jw, n, 20000));
+	CHECK(jwriter_status(jw, &st) == JWRITER_HEALTHY && s.backwards == 0);
+	CHECK(jwriter_stop(jw) == JWRITER_OK);
+	CHECK(verify_raw(path, &e) == 0);
+	free(e.p);
+	free(path);
+	remove_tree(tmpdir);
+	return 0;
+}
+
+/* A journal record for a path taken as raw is a broken request: the writer finishes and exits. */
+static int test_raw_kind_mismatch(void)
+{
+	CHECK(make_tmpdir() == 0);
+	char *path = path_in(tmpdir, "m.opus");
+	struct seen s;
+	struct raw_expect e = { 0 };
+	jwriter *jw = start(&s, NULL);
+	CHECK(jw);
+	CHECK(append_raw(jw, &e, path, 100, 1) == 0);
+	CHECK(wait_durable(jw, 1, 20000));
+	uint64_t t;
+	CHECK(jwriter_append(jw, path, "{}", 2, &t) == JWRITER_OK);
+	int64_t end = now_ms() + 10000;
+	while (s.state != JWRITER_DEAD && now_ms() < end)
+		pump(jw, 20);
+	CHECK(s.state == JWRITER_DEAD);
+	CHECK(jwriter_stop(jw) == JWRITER_EUNFLUSHED);
+	CHECK(verify_raw(path, &e) == 0);
+	free(e.p);
+	free(path);
+	remove_tree(tmpdir);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -889,6 +1154,11 @@ static const struct {
 	{ "full_disk", test_full_disk, "JWRITER_FULL_DIR" },
 	{ "kill_hub", test_kill_hub, NULL },
 	{ "writer_dies", test_writer_dies, NULL },
+	{ "raw_exact", test_raw_exact, NULL },
+	{ "raw_interleave", test_raw_interleave, NULL },
+	{ "raw_half_queue", test_raw_half_queue, NULL },
+	{ "raw_write_errors", test_raw_write_errors, NULL },
+	{ "raw_kind_mismatch", test_raw_kind_mismatch, NULL },
 };
 
 int main(int argc, char **argv)

@@ -41,6 +41,47 @@ static void t_state(void *ctx, transport *t, enum transport_state s)
 	last_state = s;
 }
 
+/* An ICE-TCP link's real peer behind its synthetic address. */
+static bool t_mapped(void *ctx, const struct sockaddr *from, socklen_t fl, struct sockaddr_storage *out)
+{
+	(void)ctx; (void)fl;
+	if (from->sa_family != AF_INET6)
+		return false;
+	struct sockaddr_in *real = (struct sockaddr_in *)out;
+	memset(out, 0, sizeof *out);
+	real->sin_family = AF_INET;
+	real->sin_port = htons(9);
+	inet_pton(AF_INET, "10.213.0.2", &real->sin_addr);
+	return true;
+}
+
+/* A check from a synthetic address is answered with the real peer's address. */
+static void mapped_address(dtls_ctx *sctx, const struct sdp_offer *offer)
+{
+	struct transport_listener l = { t_send, t_rtp, t_state, NULL, t_mapped };
+	transport *t = transport_create(sctx, offer, &l, NULL);
+	struct sockaddr_in6 syn = { .sin6_family = AF_INET6, .sin6_port = htons(40000) };
+	inet_pton(AF_INET6, "100::1:0:0", &syn.sin6_addr);
+	char user[64];
+	snprintf(user, sizeof user, "%s:brws", transport_ufrag(t));
+	uint8_t tid[12] = { 3 }, req[512];
+	int n = stun_binding_request(tid, user, 1, 2, true, (const uint8_t *)transport_pwd(t),
+				     strlen(transport_pwd(t)), req, sizeof req);
+	nq = 0;
+	CHECK(transport_input(t, 5, req, (size_t)n, (struct sockaddr *)&syn, sizeof syn) ==
+	      TRANSPORT_DROP_NONE);
+	CHECK(nq == 1);
+	struct stun_msg m;
+	struct sockaddr_storage got;
+	CHECK(stun_parse(q[0], qlen[0], &m) == STUN_OK);
+	const struct stun_attr *x = stun_find(&m, STUN_A_XOR_MAPPED_ADDRESS);
+	CHECK(x && stun_xor_address(&m, x, &got) == STUN_OK);
+	CHECK(got.ss_family == AF_INET && ntohs(((struct sockaddr_in *)&got)->sin_port) == 9);
+	CHECK(transport_validated(t, (struct sockaddr *)&syn)); /* routed by the synthetic one */
+	nq = 0;
+	transport_free(t);
+}
+
 int main(void)
 {
 	CHECK(srtpx_init() == SRTPX_OK);
@@ -51,7 +92,8 @@ int main(void)
 	strcpy(offer.ice_pwd, "0123456789012345678901");
 	strcpy(offer.fingerprint, dtls_cert_fingerprint(browser_cert));
 	strcpy(offer.setup, "actpass");
-	struct transport_listener l = { t_send, t_rtp, t_state, NULL };
+	mapped_address(sctx, &offer);
+	struct transport_listener l = { t_send, t_rtp, t_state, NULL, NULL };
 	transport *t = transport_create(sctx, &offer, &l, NULL);
 	CHECK(t != NULL);
 	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(50000) };

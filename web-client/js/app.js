@@ -16,7 +16,6 @@ window.rostrumConn = conn; // for tests and diagnostics
 const floor = new FloorView(conn, state);
 const captions = new CaptionView(conn, state);
 const talking = new Set();
-// eslint-disable-next-line no-unused-vars
 const audio = new AudioView(conn, state, (pid, on) => {
   if (on) talking.add(pid); else talking.delete(pid);
   renderRoster();
@@ -83,6 +82,7 @@ async function join() {
   }
   floor.snapshot(snap.floor);
   captions.snapshot(snap.captions);
+  audio.recording(snap.recording);
 }
 
 conn.on('open', async () => {

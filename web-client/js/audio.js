@@ -11,6 +11,8 @@ export class AudioView {
     this.mic = null;
     this.analyser = null;
     conn.on('audio.talking', (m) => onTalking(m.pid, m.talking));
+    conn.on('audio.recording', (m) => this.recording(m));
+    $('btn-rec').addEventListener('click', () => this.toggleRecording());
     $('btn-audio').addEventListener('click', () => (this.pc ? this.leave() : this.join()));
     $('btn-mic').addEventListener('click', () => this.toggleMic());
     window.rostrumAudio = this; // for tests and diagnostics
@@ -60,6 +62,7 @@ export class AudioView {
     const src = ctx.createMediaStreamSource(stream);
     this.analyser = ctx.createAnalyser();
     this.analyser.fftSize = 4096;
+    this.analyser.smoothingTimeConstant = 0; // each reading is of now, however far apart
     src.connect(this.analyser);
     this.ctx = ctx;
     const data = new Float32Array(this.analyser.fftSize);
@@ -87,6 +90,37 @@ export class AudioView {
     let best = 0;
     for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
     return { hz: best * this.ctx.sampleRate / this.analyser.fftSize, rms: this.rms() };
+  }
+
+  // How loud each of the given frequencies is now (dB, from the analyser's FFT).
+  levels(freqs) {
+    if (!this.analyser) return freqs.map(() => -Infinity);
+    const bins = new Float32Array(this.analyser.frequencyBinCount);
+    this.analyser.getFloatFrequencyData(bins);
+    const per = this.ctx.sampleRate / this.analyser.fftSize;
+    return freqs.map((hz) => {
+      const k = Math.round(hz / per);
+      let best = -Infinity;
+      for (let i = Math.max(0, k - 2); i <= Math.min(bins.length - 1, k + 2); i++)
+        best = Math.max(best, bins[i]);
+      return best;
+    });
+  }
+
+  // The room's recording state, from a join snapshot or an audio.recording event.
+  recording(r) {
+    this.rec = { ...(this.rec || {}), ...(r || { active: false }) };
+    $('rec-status').hidden = !this.rec.active;
+    const mod = this.state.you && this.state.you.role === 'moderator';
+    $('btn-rec').hidden = !mod || this.rec.mode === 'off';
+    $('btn-rec').textContent = this.rec.active ? 'Stop recording' : 'Start recording';
+  }
+
+  async toggleRecording() {
+    const want = !(this.rec && this.rec.active);
+    try {
+      this.recording(await this.conn.request('audio.record', { active: want }));
+    } catch (e) { this.status(`Recording: ${e.message}`); }
   }
 
   connected() { return !!this.pc && this.pc.connectionState === 'connected'; }

@@ -36,11 +36,16 @@ export async function startServer(extraArgs = []) {
         '--name', name, ...extra], { encoding: 'utf8' }).trim();
       return url.split('token=')[1];
     },
-    async stop() {
+    // Stops the server as an operator would (SIGTERM) and keeps its data; returns the exit code.
+    async halt() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         await new Promise((r) => proc.once('exit', r));
       }
+      return proc.exitCode;
+    },
+    async stop() {
+      await this.halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
