@@ -89,17 +89,83 @@ static bool transcript_allowed(struct api_ctx *ctx, const char *room, const char
 	       (cl.role == RS_ROLE_MODERATOR || cl.role == RS_ROLE_OBSERVER);
 }
 
-/* GET /api/rooms/ROOM/transcript.FMT?token=T[&lang=L] */
+/*
+ * The room's recordings from its journal: each start record, with its stop
+ * when there is one. The journal is the list, so only files this server
+ * wrote for this room can ever be named in a download.
+ */
+static json_t *recordings_of(struct api_ctx *ctx, const char *room)
+{
+	json_t *list = json_array(), *records = recorder_records(hub_recorder(ctx->hub), room);
+	size_t i;
+	json_t *r;
+	json_array_foreach(records, i, r) {
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		const char *event = json_string_value(json_object_get(r, "event"));
+		const char *file = json_string_value(json_object_get(r, "file"));
+		if (!kind || strcmp(kind, "recording") != 0 || !event || !file)
+			continue;
+		json_t *last = json_array_get(list, json_array_size(list) - 1);
+		if (strcmp(event, "start") == 0) {
+			char url[256];
+			snprintf(url, sizeof url, "/api/rooms/%s/%s", room, file);
+			json_array_append_new(list, json_pack("{s:s, s:s, s:O, s:b}", "file", file,
+							      "url", url, "start_t",
+							      json_object_get(r, "start_t"),
+							      "active", 1));
+		} else if (last && strcmp(json_string_value(json_object_get(last, "file")), file) == 0) {
+			json_object_set(last, "stop_t", json_object_get(r, "t"));
+			json_object_set_new(last, "active", json_false());
+		}
+	}
+	return list;
+}
+
+/* GET /api/rooms/ROOM/recordings (the list) and /api/rooms/ROOM/recordings/NAME.opus (a file). */
+static void recordings_url(struct api_ctx *ctx, const char *room, const char *rest,
+			   struct api_response *resp)
+{
+	json_t *list = recordings_of(ctx, room);
+	if (strcmp(rest, "recordings") == 0)
+		return respond_json(resp, 200, json_pack("{s:s, s:o}", "room", room, "recordings",
+							 list));
+	size_t i;
+	json_t *r;
+	json_array_foreach(list, i, r) {
+		if (strcmp(json_string_value(json_object_get(r, "file")), rest) != 0)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", recorder_data_dir(hub_recorder(ctx->hub)), rest);
+		json_decref(list);
+		resp->status = 200;
+		resp->content_type = "audio/ogg";
+		resp->file = rs_strdup(path);
+		return;
+	}
+	json_decref(list);
+	respond_text(resp, 404, "no such recording in this room\n");
+}
+
+/* GET /api/rooms/ROOM/transcript.FMT?token=T[&lang=L], and the room's recordings. */
 static void transcript_url(struct api_ctx *ctx, const struct api_request *req, int64_t now,
 			   struct api_response *resp)
 {
 	char room[TOKEN_ROOM_MAX + 1], fmt_name[8];
 	const char *p = req->path + strlen("/api/rooms/");
 	size_t n = strcspn(p, "/");
-	if (n == 0 || n > TOKEN_ROOM_MAX || strncmp(p + n, "/transcript.", 12) != 0 ||
-	    strlen(p + n + 12) >= sizeof fmt_name)
+	if (n == 0 || n > TOKEN_ROOM_MAX || !p[n])
 		return respond_text(resp, 404, "not found\n");
 	snprintf(room, sizeof room, "%.*s", (int)n, p);
+	if (strncmp(p + n, "/recordings", 11) == 0) {
+		if (strcmp(req->method, "GET") != 0)
+			return respond_text(resp, 405, "method not allowed\n");
+		if (!transcript_allowed(ctx, room, api_arg(req, "token"), now))
+			return respond_text(resp, 403,
+					    "a moderator or observer token for this room is needed\n");
+		return recordings_url(ctx, room, p + n + 1, resp);
+	}
+	if (strncmp(p + n, "/transcript.", 12) != 0 || strlen(p + n + 12) >= sizeof fmt_name)
+		return respond_text(resp, 404, "not found\n");
 	snprintf(fmt_name, sizeof fmt_name, "%s", p + n + 12);
 	enum transcript_format fmt;
 	if (!transcript_format_parse(fmt_name, &fmt))
@@ -143,4 +209,6 @@ void api_response_free(struct api_response *resp)
 {
 	free(resp->body);
 	resp->body = NULL;
+	free(resp->file);
+	resp->file = NULL;
 }

@@ -35,6 +35,7 @@ struct api_response {
 	char *body;              /* malloc'd, owned by the response */
 	size_t body_len;
 	bool deferred;           /* wait for ctx->on_ack(waiter, status) before answering */
+	char *file;              /* malloc'd: send this file (served in chunks) instead of body */
 };
 
 struct api_ctx {

@@ -307,6 +307,10 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 		tx->waiting = true; /* http_acked() answers once the journal says so */
 		return 0;
 	}
+	if (tx->resp.file) { /* lws sends it a chunk per writable callback, as static files */
+		int r = lws_serve_http_file(wsi, tx->resp.file, tx->resp.content_type, NULL, 0);
+		return r < 0 || (r > 0 && lws_http_transaction_completed(wsi)) ? -1 : 0;
+	}
 	return http_send_headers(wsi, tx);
 }
 
@@ -375,7 +379,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_dispatch(n, wsi, tx, "POST");
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return tx->resp.content_type && !tx->waiting ? http_writable(wsi, tx) : 0;
+		return tx->resp.content_type && !tx->waiting && !tx->resp.file ? http_writable(wsi, tx)
+									       : 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (tx) /* NULL when a WebSocket upgrade took the connection before any HTTP state */

@@ -51,6 +51,11 @@ void recorder_destroy(recorder *r)
 	free(r);
 }
 
+const char *recorder_data_dir(const recorder *r)
+{
+	return r->data_dir;
+}
+
 void recorder_journal_path(const char *data_dir, const char *room, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/journal/%s.rsj", data_dir, room);

@@ -82,6 +82,8 @@ void recorder_health(const recorder *r, json_t *health);
 bool recorder_healthy(const recorder *r);
 const char *recorder_strerror(int err);
 
+/* The data directory the recorder writes under (borrowed). */
+const char *recorder_data_dir(const recorder *r);
 /* Path of a room's journal under data_dir (written into out). */
 void recorder_journal_path(const char *data_dir, const char *room, char *out, size_t cap);
 /*

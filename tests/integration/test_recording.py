@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import wave
 
 from rs import BIN, Client
@@ -70,8 +72,27 @@ def test_moderator_records_a_session(make_server):
         return started
 
     started = run(go())
-    server.stop()
     path = os.path.join(server.data, started["file"])
+    # Organisers list and download the room's recordings with a moderator or observer token.
+    obs = server.token("panel", "observer", "Archive")
+    status, body = server.get("/api/rooms/panel/recordings?token=" + obs)
+    assert status == 200
+    listed = json.loads(body)["recordings"]
+    assert len(listed) == 1 and listed[0]["file"] == started["file"]
+    assert listed[0]["active"] is False and listed[0]["stop_t"] >= listed[0]["start_t"]
+    with urllib.request.urlopen(server.http + listed[0]["url"] + "?token=" + obs, timeout=10) as r:
+        assert r.headers["content-type"].startswith("audio/ogg")
+        served = r.read()
+    with open(path, "rb") as f:
+        assert served == f.read()
+    assert server.get("/api/rooms/panel/recordings")[0] == 403
+    ana = server.token("panel", "participant", "Ana")
+    assert server.get("/api/rooms/panel/recordings?token=" + ana)[0] == 403
+    for bad in ("recordings/nothing.opus", "recordings/../journal/panel.rsj",
+                "recordings/" + os.path.basename(started["file"]) + "x"):
+        assert server.get("/api/rooms/panel/" + bad + "?token=" + obs)[0] == 404, bad
+    assert server.get("/api/rooms/panel/recordings?token=" + obs, data=b"x")[0] == 405
+    server.stop()
     with open(path, "rb") as f:
         head = f.read(4096)
     assert head.startswith(b"OggS") and b"OpusHead" in head and b"ROSTRUM_START_MS=" in head
