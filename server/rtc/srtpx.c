@@ -1,13 +1,68 @@
 #include "srtpx.h"
 
+#include "bytes.h"
+
+#include <openssl/evp.h>
+#include <openssl/modes.h>
 #include <srtp2/srtp.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Outbound RTP, the fan-out hot path, is protected here with OpenSSL: one
+ * packet per listener per 20 ms, each listener with its own keys. Debian's
+ * libsrtp2 is built on NSS and holds about 30 KB per session (two per
+ * srtpx), so at hundreds of listeners every protect misses the cache and
+ * costs several microseconds. The state below is under 200 bytes plus
+ * about 1 KB of OpenSSL contexts, keyed once. Everything else (unprotecting RTP and RTCP, protecting RTCP
+ * every few seconds) stays with libsrtp2.
+ *
+ * OpenSSL 3.0's EVP layer costs more per call than AES on a 100-byte packet
+ * does, so the hot path makes as few calls as it can: counter blocks are
+ * built here and encrypted by one ECB call (re-initialising a CTR context's
+ * IV costs more than that), and GCM uses the CRYPTO_gcm128 functions of
+ * <openssl/modes.h> with that ECB context as its block cipher rather than
+ * an EVP GCM context, whose per-packet IV, AAD, final and tag calls cost
+ * about 0.6 us together.
+ */
+
+#define KEY_LEN 16      /* both profiles use AES-128 */
+#define CM_SALT_LEN 14  /* RFC 3711 section 8.2 */
+#define GCM_SALT_LEN 12 /* RFC 7714 section 12 */
+#define AUTH_KEY_LEN 20 /* RFC 3711 section 8.2: n_a = 160 */
+#define CM_TAG_LEN 10   /* HMAC-SHA1 truncated to 80 bits */
+#define GCM_TAG_LEN 16  /* RFC 7714 section 14.2 */
+#define SHA1_BLOCK 64
+#define SHA1_LEN 20
+#define KS_BLOCKS 32    /* keystream made per pass: 512 bytes on the stack */
+
+/* RFC 3711 section 4.3.1 key derivation labels for SRTP. */
+enum { LABEL_CIPHER = 0x00, LABEL_AUTH = 0x01, LABEL_SALT = 0x02 };
+
+/*
+ * What this endpoint sends over RTP. Owned: the OpenSSL contexts. The
+ * session keys live in them and in the HMAC pads; the session salt is kept
+ * because every packet's IV is built from it.
+ */
+struct srtpx_tx {
+	enum dtls_srtp_profile profile;
+	EVP_CIPHER_CTX *ecb;    /* AES-128-ECB with the session key: the counter-mode keystream */
+	EVP_MD_CTX *sha1;       /* AES-CM: HMAC's two hashes, one after the other */
+	GCM128_CONTEXT *gcm;    /* AEAD: GHASH key and state; blocks through ecb */
+	uint8_t salt[CM_SALT_LEN];
+	uint8_t pads[2][SHA1_BLOCK]; /* AES-CM: k_a XOR ipad, k_a XOR opad (RFC 2104 section 2) */
+	/* The one SSRC sent (RFC 3711 section 3.3.1: the sender keeps ROC and the last SEQ). */
+	bool started;
+	uint32_t ssrc, roc;
+	uint16_t seq;           /* the highest sequence number sent */
+	uint64_t sent;          /* bit k: index seq - k was sent (the 64 before it, too) */
+};
+
 /* libsrtp2 holds one wildcard stream template per session, so one session each way. */
 struct srtpx {
-	srtp_t out;     /* what this endpoint sends, with the local keys */
-	srtp_t in;      /* what it receives, with the remote keys */
+	struct srtpx_tx tx;  /* what this endpoint sends over RTP */
+	srtp_t out;          /* what it sends over RTCP, with the local keys */
+	srtp_t in;           /* what it receives, with the remote keys */
 };
 
 int srtpx_init(void)
@@ -18,6 +73,288 @@ int srtpx_init(void)
 	done = 1;
 	return SRTPX_OK;
 }
+
+/* ---- outbound RTP ---------------------------------------------------------------- */
+
+/* n AES blocks from in to out with the session key (ECB: the keystream's counters). */
+static int aes_blocks(EVP_CIPHER_CTX *ecb, const uint8_t *in, uint8_t *out, size_t n)
+{
+	int got;
+	return EVP_EncryptUpdate(ecb, out, &got, in, (int)(16 * n)) == 1 && got == (int)(16 * n);
+}
+
+/*
+ * A keyed ECB context cannot fail to encrypt; if it ever did, carrying on
+ * would send a zero keystream, so that broken invariant aborts.
+ */
+static void aes_or_abort(EVP_CIPHER_CTX *ecb, const uint8_t *in, uint8_t *out, size_t n)
+{
+	if (!aes_blocks(ecb, in, out, n))
+		abort();
+}
+
+/* The block function the GCM code calls for H and E(K, Y0). */
+static void gcm_block(const unsigned char in[16], unsigned char out[16], const void *key)
+{
+	aes_or_abort((EVP_CIPHER_CTX *)key, in, out, 1);
+}
+
+/*
+ * The GCM code's counter mode (32-bit counter in the last word, NIST SP
+ * 800-38D section 6.5), as one ECB call over a run of counter blocks.
+ */
+static void gcm_ctr32(const unsigned char *in, unsigned char *out, size_t blocks,
+		      const void *key, const unsigned char ivec[16])
+{
+	uint8_t ks[KS_BLOCKS * 16];
+	uint32_t ctr = get32(ivec + 12);
+	while (blocks) {
+		size_t n = blocks < KS_BLOCKS ? blocks : KS_BLOCKS;
+		for (size_t b = 0; b < n; b++) {
+			memcpy(ks + 16 * b, ivec, 12);
+			put32(ks + 16 * b + 12, ctr++);
+		}
+		aes_or_abort((EVP_CIPHER_CTX *)key, ks, ks, n);
+		for (size_t i = 0; i < 16 * n; i++)
+			out[i] = in[i] ^ ks[i];
+		in += 16 * n;
+		out += 16 * n;
+		blocks -= n;
+	}
+}
+
+/*
+ * AES in counter mode from a 16-byte IV whose low 16 bits are zero (RFC 3711
+ * section 4.1.1): block j is E(k, IV + j), so j simply fills the last two
+ * bytes. XORs len bytes of buf in place; len < 2^20 bytes, far above an MTU.
+ */
+static bool aes_cm(EVP_CIPHER_CTX *ecb, const uint8_t iv[16], uint8_t *buf, size_t len)
+{
+	uint8_t ks[KS_BLOCKS * 16];
+	uint32_t j = 0;
+	while (len) {
+		size_t n = (len + 15) / 16 < KS_BLOCKS ? (len + 15) / 16 : KS_BLOCKS;
+		for (size_t b = 0; b < n; b++, j++) {
+			memcpy(ks + 16 * b, iv, 14);
+			put16(ks + 16 * b + 14, (uint16_t)j);
+		}
+		if (!aes_blocks(ecb, ks, ks, n))
+			return false;
+		size_t m = len < 16 * n ? len : 16 * n;
+		for (size_t i = 0; i < m; i++)
+			buf[i] ^= ks[i];
+		buf += m;
+		len -= m;
+	}
+	return true;
+}
+
+/*
+ * RFC 3711 section 4.3.1 with kdr = 0: x = label << 48 XOR master salt, the
+ * label landing in the eighth of the salt's 14 bytes; AES-CM under the
+ * master key from IV x * 2^16 gives the session value. RFC 7714 section 11
+ * keeps this PRF for its 12-byte salt, which is the top 96 of the 112 bits.
+ */
+static bool derive(EVP_CIPHER_CTX *master, const uint8_t *salt, size_t salt_len, uint8_t label,
+		   uint8_t *out, size_t len)
+{
+	uint8_t iv[16] = { 0 };
+	memcpy(iv, salt, salt_len);
+	iv[7] ^= label;
+	memset(out, 0, len);
+	return aes_cm(master, iv, out, len);
+}
+
+static EVP_CIPHER_CTX *ecb_new(const uint8_t key[KEY_LEN])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	if (c && EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, key, NULL) == 1 &&
+	    EVP_CIPHER_CTX_set_padding(c, 0) == 1)
+		return c;
+	EVP_CIPHER_CTX_free(c);
+	return NULL;
+}
+
+static void tx_free(struct srtpx_tx *t)
+{
+	EVP_CIPHER_CTX_free(t->ecb);
+	EVP_MD_CTX_free(t->sha1);
+	if (t->gcm)
+		CRYPTO_gcm128_release(t->gcm);
+	OPENSSL_cleanse(t, sizeof *t);
+}
+
+/* Session keys from the master key and salt (keys->local); false on an OpenSSL failure. */
+static bool tx_init(struct srtpx_tx *t, const struct dtls_srtp_keys *keys)
+{
+	bool gcm = keys->profile == DTLS_SRTP_AEAD_AES_128_GCM;
+	size_t salt_len = gcm ? GCM_SALT_LEN : CM_SALT_LEN;
+	if (keys->key_len != KEY_LEN || keys->salt_len != salt_len)
+		return false;
+	t->profile = keys->profile;
+	uint8_t k_e[KEY_LEN], k_a[AUTH_KEY_LEN];
+	const uint8_t *salt = keys->local + KEY_LEN;
+	EVP_CIPHER_CTX *master = ecb_new(keys->local);
+	bool ok = master && derive(master, salt, salt_len, LABEL_CIPHER, k_e, sizeof k_e) &&
+		  derive(master, salt, salt_len, LABEL_SALT, t->salt, salt_len) &&
+		  (gcm || derive(master, salt, salt_len, LABEL_AUTH, k_a, sizeof k_a));
+	EVP_CIPHER_CTX_free(master);
+	if (ok && (t->ecb = ecb_new(k_e)) == NULL)
+		ok = false;
+	if (ok && gcm) {
+		t->gcm = CRYPTO_gcm128_new(t->ecb, gcm_block);
+		ok = t->gcm != NULL;
+	} else if (ok) {
+		t->sha1 = EVP_MD_CTX_new();
+		ok = t->sha1 && EVP_DigestInit_ex(t->sha1, EVP_sha1(), NULL) == 1;
+		for (int p = 0; p < 2; p++) {
+			memset(t->pads[p], p ? 0x5c : 0x36, SHA1_BLOCK);
+			for (size_t i = 0; i < AUTH_KEY_LEN; i++)
+				t->pads[p][i] ^= k_a[i];
+		}
+	}
+	OPENSSL_cleanse(k_e, sizeof k_e);
+	OPENSSL_cleanse(k_a, sizeof k_a);
+	return ok;
+}
+
+/*
+ * The index of the packet about to be sent (RFC 3711 section 3.3.1): the
+ * ROC goes up when SEQ wraps past the highest sent. Reusing an index would
+ * reuse keystream (and in GCM an IV, which forfeits authenticity, RFC 7714
+ * section 8.1), so an index already sent, or one too far back to know, is
+ * refused; a late packet the room stream forwards in its place (up to 63
+ * behind) goes out with the ROC of its own side of a wrap. A new SSRC
+ * starts over at ROC 0, as a receiver learning it does.
+ */
+static bool tx_index(struct srtpx_tx *t, uint32_t ssrc, uint16_t seq, uint32_t *roc)
+{
+	if (!t->started || ssrc != t->ssrc) {
+		t->started = true;
+		t->ssrc = ssrc;
+		t->roc = 0;
+		t->seq = seq;
+		t->sent = 1;
+		*roc = 0;
+		return true;
+	}
+	int16_t ahead = (int16_t)(uint16_t)(seq - t->seq);
+	if (ahead <= 0) {
+		int back = -ahead;
+		if (back >= 64 || (t->sent >> back & 1) || (seq > t->seq && t->roc == 0))
+			return false;
+		t->sent |= 1ull << back;
+		*roc = seq > t->seq ? t->roc - 1 : t->roc; /* from before the last wrap */
+		return true;
+	}
+	if (seq < t->seq)
+		t->roc++;
+	t->sent = ahead >= 64 ? 1 : t->sent << ahead | 1;
+	t->seq = seq;
+	*roc = t->roc;
+	return true;
+}
+
+/*
+ * RFC 3711 section 4.2: the first 80 bits of HMAC-SHA1(k_a, packet || ROC).
+ * The pads are hashed again for every packet, one more SHA-1 block each
+ * way: copying pre-fed EVP_MD_CTXs measured no faster, EVP_MAC re-init no
+ * faster either, EVP_MAC_CTX_dup twice as slow. In OpenSSL 3.0 each of
+ * these allocates the provider's small SHA-1 state per hash (here two per
+ * packet, from the allocator's per-thread cache); only the deprecated
+ * SHA1_* functions avoid it. The GCM path allocates nothing.
+ */
+static bool cm_tag(struct srtpx_tx *t, uint8_t *pkt, size_t len, uint32_t roc)
+{
+	uint8_t inner[SHA1_BLOCK + SHA1_LEN], outer[SHA1_LEN]; /* opad block || inner hash */
+	unsigned int n;
+	put32(pkt + len, roc); /* in the trailer room, so one update takes packet and ROC */
+	memcpy(inner, t->pads[1], SHA1_BLOCK);
+	if (EVP_DigestInit_ex(t->sha1, NULL, NULL) != 1 ||
+	    EVP_DigestUpdate(t->sha1, t->pads[0], SHA1_BLOCK) != 1 ||
+	    EVP_DigestUpdate(t->sha1, pkt, len + 4) != 1 ||
+	    EVP_DigestFinal_ex(t->sha1, inner + SHA1_BLOCK, &n) != 1 ||
+	    EVP_DigestInit_ex(t->sha1, NULL, NULL) != 1 ||
+	    EVP_DigestUpdate(t->sha1, inner, sizeof inner) != 1 ||
+	    EVP_DigestFinal_ex(t->sha1, outer, &n) != 1)
+		return false;
+	memcpy(pkt + len, outer, CM_TAG_LEN);
+	return true;
+}
+
+/*
+ * RFC 3711 section 4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16),
+ * i = ROC * 2^16 + SEQ; the payload is encrypted, then header and payload
+ * and ROC are authenticated (section 3.3).
+ */
+static bool cm_protect(struct srtpx_tx *t, uint8_t *pkt, size_t hdr, size_t *len, uint32_t roc)
+{
+	uint8_t iv[16] = { 0 };
+	memcpy(iv, t->salt, CM_SALT_LEN);
+	for (int i = 0; i < 4; i++)
+		iv[4 + i] ^= pkt[8 + i];             /* SSRC */
+	uint8_t r[4];
+	put32(r, roc);
+	for (int i = 0; i < 4; i++)
+		iv[8 + i] ^= r[i];                   /* ROC */
+	iv[12] ^= pkt[2];                            /* SEQ */
+	iv[13] ^= pkt[3];
+	if (!aes_cm(t->ecb, iv, pkt + hdr, *len - hdr) || !cm_tag(t, pkt, *len, roc))
+		return false;
+	*len += CM_TAG_LEN;
+	return true;
+}
+
+/*
+ * RFC 7714 section 8.1: IV = salt XOR (00 00 || SSRC || ROC || SEQ); the
+ * header is the associated data and the payload is encrypted (section 8.2);
+ * the 16-byte tag follows.
+ */
+static bool gcm_protect(struct srtpx_tx *t, uint8_t *pkt, size_t hdr, size_t *len, uint32_t roc)
+{
+	uint8_t iv[GCM_SALT_LEN] = { 0 };
+	memcpy(iv + 2, pkt + 8, 4);
+	put32(iv + 6, roc);
+	memcpy(iv + 10, pkt + 2, 2);
+	for (size_t i = 0; i < GCM_SALT_LEN; i++)
+		iv[i] ^= t->salt[i];
+	CRYPTO_gcm128_setiv(t->gcm, iv, sizeof iv);
+	if (CRYPTO_gcm128_aad(t->gcm, pkt, hdr) != 0 ||
+	    CRYPTO_gcm128_encrypt_ctr32(t->gcm, pkt + hdr, pkt + hdr, *len - hdr, gcm_ctr32) != 0)
+		return false;
+	CRYPTO_gcm128_tag(t->gcm, pkt + *len, GCM_TAG_LEN);
+	*len += GCM_TAG_LEN;
+	return true;
+}
+
+/* RFC 3550 section 5.1 header length (CSRCs, extension), or 0 when it overruns len. */
+static size_t rtp_header_len(const uint8_t *pkt, size_t len)
+{
+	if ((pkt[0] >> 6) != 2)
+		return 0;
+	size_t hdr = 12 + 4 * (size_t)(pkt[0] & 0x0f);
+	if (pkt[0] & 0x10) {
+		if (len < hdr + 4)
+			return 0;
+		hdr += 4 + 4 * (size_t)get16(pkt + hdr + 2);
+	}
+	return hdr <= len ? hdr : 0;
+}
+
+static int tx_protect(struct srtpx_tx *t, uint8_t *pkt, size_t *len)
+{
+	size_t hdr = rtp_header_len(pkt, *len);
+	uint32_t roc;
+	if (!hdr)
+		return SRTPX_E_BAD;
+	if (!tx_index(t, get32(pkt + 8), get16(pkt + 2), &roc))
+		return SRTPX_E_REPLAY;
+	bool ok = t->profile == DTLS_SRTP_AEAD_AES_128_GCM ? gcm_protect(t, pkt, hdr, len, roc)
+							   : cm_protect(t, pkt, hdr, len, roc);
+	return ok ? SRTPX_OK : SRTPX_E_BAD;
+}
+
+/* ---- libsrtp2: RTCP both ways, RTP in --------------------------------------------- */
 
 static void set_policy(srtp_policy_t *p, enum dtls_srtp_profile profile, uint8_t *key,
 		       srtp_ssrc_type_t dir)
@@ -45,24 +382,31 @@ srtpx *srtpx_create(const struct dtls_srtp_keys *keys)
 	set_policy(&out, keys->profile, local, ssrc_any_outbound);
 	set_policy(&in, keys->profile, remote, ssrc_any_inbound);
 	srtpx *s = rs_calloc(1, sizeof *s);
-	if (srtp_create(&s->out, &out) != srtp_err_status_ok) {
-		free(s);
-		return NULL;
-	}
-	if (srtp_create(&s->in, &in) != srtp_err_status_ok) {
-		srtp_dealloc(s->out);
-		free(s);
-		return NULL;
-	}
+	if (!tx_init(&s->tx, keys))
+		goto err;
+	if (srtp_create(&s->out, &out) != srtp_err_status_ok)
+		goto err;
+	if (srtp_create(&s->in, &in) != srtp_err_status_ok)
+		goto err;
+	OPENSSL_cleanse(local, sizeof local);
+	OPENSSL_cleanse(remote, sizeof remote);
 	return s;
+err:
+	OPENSSL_cleanse(local, sizeof local);
+	OPENSSL_cleanse(remote, sizeof remote);
+	srtpx_free(s);
+	return NULL;
 }
 
 void srtpx_free(srtpx *s)
 {
 	if (!s)
 		return;
-	srtp_dealloc(s->out);
-	srtp_dealloc(s->in);
+	tx_free(&s->tx);
+	if (s->out)
+		srtp_dealloc(s->out);
+	if (s->in)
+		srtp_dealloc(s->in);
 	free(s);
 }
 
@@ -81,10 +425,7 @@ int srtpx_protect_rtp(srtpx *s, uint8_t *pkt, size_t *len, size_t cap)
 {
 	if (*len < 12 || cap < *len + SRTP_MAX_TRAILER_LEN)
 		return SRTPX_E_BAD;
-	int n = (int)*len;
-	int rc = map(srtp_protect(s->out, pkt, &n));
-	*len = (size_t)n;
-	return rc;
+	return tx_protect(&s->tx, pkt, len);
 }
 
 int srtpx_unprotect_rtp(srtpx *s, uint8_t *pkt, size_t *len)

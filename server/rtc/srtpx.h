@@ -1,8 +1,9 @@
 /*
- * srtpx: SRTP and SRTCP sessions (libsrtp2) keyed from a DTLS handshake.
- * One session protects what this endpoint sends and unprotects what it
- * receives. protect() works in place and needs SRTPX_TRAILER spare bytes
- * after the packet; nothing is allocated per packet.
+ * srtpx: SRTP and SRTCP sessions keyed from a DTLS handshake. One session
+ * protects what this endpoint sends and unprotects what it receives.
+ * Outbound RTP, sent once per listener, is srtpx's own code on OpenSSL;
+ * RTCP and everything inbound go through libsrtp2. protect() works in
+ * place and needs SRTPX_TRAILER spare bytes after the packet.
  */
 #ifndef ROSTRUM_SRTPX_H
 #define ROSTRUM_SRTPX_H
@@ -28,7 +29,12 @@ RS_MUST_CHECK int srtpx_init(void);
 /* A session from exported keys; NULL when libsrtp2 refuses them. */
 srtpx *srtpx_create(const struct dtls_srtp_keys *keys);
 void srtpx_free(srtpx *s);
-/* In place; *len grows by the tag. cap is the buffer's size. */
+/*
+ * In place; *len grows by the tag. cap is the buffer's size. Packets of one
+ * SSRC must come in sequence order (gaps are fine): a SEQ not after the
+ * highest sent is SRTPX_E_REPLAY, since its index would reuse keystream. A
+ * new SSRC starts its rollover counter at 0 (RFC 3711 section 3.3.1).
+ */
 RS_MUST_CHECK int srtpx_protect_rtp(srtpx *s, uint8_t *pkt, size_t *len, size_t cap);
 RS_MUST_CHECK int srtpx_unprotect_rtp(srtpx *s, uint8_t *pkt, size_t *len);
 RS_MUST_CHECK int srtpx_protect_rtcp(srtpx *s, uint8_t *pkt, size_t *len, size_t cap);

@@ -1,0 +1,298 @@
+/*
+ * srtpx's own outbound RTP protect against libsrtp2 set up directly from the
+ * same key material: for both profiles, thousands of packets of every size
+ * with CSRCs and header extensions, across SEQ wraps (so the ROC rolls
+ * over) and an SSRC change. Each packet must equal libsrtp2's own protect
+ * byte for byte, open in an independent libsrtp2 receiver, and fail there
+ * with any bit flipped. The seed is printed; pass one to repeat a run.
+ */
+#include "check.h"
+#include "srtpx.h"
+
+#include <srtp2/srtp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PACKETS 6000
+#define MAX_PAYLOAD 1200
+#define BUF (12 + 15 * 4 + 4 + 16 * 4 + MAX_PAYLOAD + SRTPX_TRAILER)
+
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13; /* xorshift64 */
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 32);
+}
+
+static uint32_t below(uint32_t n)
+{
+	return rnd() % n;
+}
+
+static void fill(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)rnd();
+}
+
+static srtp_t raw_session(enum dtls_srtp_profile profile, uint8_t *key, srtp_ssrc_type_t dir)
+{
+	srtp_policy_t pol;
+	memset(&pol, 0, sizeof pol);
+	if (profile == DTLS_SRTP_AEAD_AES_128_GCM) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
+	} else {
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+	}
+	pol.ssrc.type = dir;
+	pol.key = key;
+	pol.window_size = 1024;
+	srtp_t s = NULL;
+	CHECK(srtp_create(&s, &pol) == srtp_err_status_ok);
+	return s;
+}
+
+/* A random RTP packet: sometimes CSRCs, sometimes a header extension; returns its length. */
+static size_t make_packet(uint8_t *p, uint16_t seq, uint32_t ssrc, size_t *hdr)
+{
+	int cc = below(4) == 0 ? (int)below(16) : 0;
+	bool ext = below(3) == 0;
+	p[0] = (uint8_t)(0x80 | (ext ? 0x10 : 0) | cc);
+	p[1] = (uint8_t)(below(2) << 7 | 111);
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	fill(p + 4, 4);
+	for (int i = 0; i < 4; i++)
+		p[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+	size_t h = 12;
+	fill(p + h, 4 * (size_t)cc);
+	h += 4 * (size_t)cc;
+	if (ext) {
+		size_t words = below(17);
+		p[h] = 0xbe;
+		p[h + 1] = 0xde;
+		p[h + 2] = 0;
+		p[h + 3] = (uint8_t)words;
+		fill(p + h + 4, 4 * words);
+		h += 4 + 4 * words;
+	}
+	size_t payload = 1 + below(MAX_PAYLOAD);
+	fill(p + h, payload);
+	*hdr = h;
+	return h + payload;
+}
+
+/* A flipped bit in an authenticated field the receiver still parses must fail the check. */
+static void check_tamper(srtp_t rx, const uint8_t *pkt, size_t len, size_t hdr)
+{
+	static const size_t fixed[] = { 1, 4, 5, 6, 7 }; /* marker/PT, timestamp */
+	uint8_t bad[BUF];
+	memcpy(bad, pkt, len);
+	size_t at = below(3) == 0 ? fixed[below(5)] : hdr + below((uint32_t)(len - hdr));
+	bad[at] ^= (uint8_t)(1u << below(8));
+	int n = (int)len;
+	CHECK(srtp_unprotect(rx, bad, &n) == srtp_err_status_auth_fail);
+}
+
+struct run {
+	srtpx *ours;
+	srtp_t ref, rx;          /* libsrtp2 protecting the same input; libsrtp2 receiving */
+	size_t tag;
+	int same, opened, wraps;
+};
+
+/* One packet through ours and the reference; both outputs must agree and open. */
+static void one(struct run *r, uint16_t seq, uint32_t ssrc, bool tamper)
+{
+	uint8_t clear[BUF], a[BUF], b[BUF];
+	size_t hdr, len = make_packet(clear, seq, ssrc, &hdr);
+	memcpy(a, clear, len);
+	memcpy(b, clear, len);
+	size_t alen = len;
+	int blen = (int)len;
+	CHECK(srtpx_protect_rtp(r->ours, a, &alen, sizeof a) == SRTPX_OK);
+	CHECK(srtp_protect(r->ref, b, &blen) == srtp_err_status_ok);
+	CHECK(alen == len + r->tag && (size_t)blen == alen);
+	if (alen == (size_t)blen && memcmp(a, b, alen) == 0)
+		r->same++;
+	else
+		fprintf(stderr, "seq %u ssrc %08x len %zu hdr %zu: differs from libsrtp2\n", seq,
+			ssrc, len, hdr);
+	if (tamper)
+		check_tamper(r->rx, a, alen, hdr);
+	int n = (int)alen;
+	if (srtp_unprotect(r->rx, a, &n) == srtp_err_status_ok && (size_t)n == len &&
+	    memcmp(a, clear, len) == 0)
+		r->opened++;
+}
+
+/*
+ * PACKETS packets from just before a SEQ wrap; the middle third skips
+ * ahead by 33 to 64 at a time so a second wrap must come, and an SSRC
+ * change two thirds in starts a fresh ROC.
+ */
+/* Ours, the reference and a receiver, all on one random key; false when one failed. */
+static bool run_open(enum dtls_srtp_profile profile, struct run *r)
+{
+	bool gcm = profile == DTLS_SRTP_AEAD_AES_128_GCM;
+	struct dtls_srtp_keys k;
+	memset(&k, 0, sizeof k);
+	k.profile = profile;
+	k.key_len = 16;
+	k.salt_len = gcm ? 12 : 14;
+	fill(k.local, sizeof k.local);
+	fill(k.remote, sizeof k.remote);
+	uint8_t key[32];
+	memcpy(key, k.local, sizeof key);
+	*r = (struct run){ .ours = srtpx_create(&k), .tag = gcm ? 16 : 10 };
+	r->ref = raw_session(profile, key, ssrc_any_outbound);
+	r->rx = raw_session(profile, key, ssrc_any_inbound);
+	CHECK(r->ours && r->ref && r->rx);
+	return r->ours && r->ref && r->rx;
+}
+
+/*
+ * Late packets the room stream forwards in their place: sent after higher
+ * ones, across a SEQ wrap too, with the ROC of their own side of it (as
+ * libsrtp2 would), once only.
+ */
+static void test_late(enum dtls_srtp_profile profile)
+{
+	struct run r;
+	if (!run_open(profile, &r))
+		return;
+	static const uint16_t order[] = { 65530, 65531, 65533, 0, 2, 65532, 1 };
+	for (size_t i = 0; i < RS_ARRAY_LEN(order); i++)
+		one(&r, order[i], 0x1234, false);
+	CHECK(r.same == (int)RS_ARRAY_LEN(order) && r.opened == (int)RS_ARRAY_LEN(order));
+	uint8_t p[BUF];
+	size_t hdr, len;
+	static const uint16_t refused[] = { 65532, 1, 65535 - 70 }; /* again, again, too far back */
+	for (size_t i = 0; i < RS_ARRAY_LEN(refused); i++) {
+		len = make_packet(p, refused[i], 0x1234, &hdr);
+		CHECK(srtpx_protect_rtp(r.ours, p, &len, sizeof p) == SRTPX_E_REPLAY);
+	}
+	srtp_dealloc(r.ref);
+	srtp_dealloc(r.rx);
+	srtpx_free(r.ours);
+}
+
+static void test_profile(enum dtls_srtp_profile profile)
+{
+	bool gcm = profile == DTLS_SRTP_AEAD_AES_128_GCM;
+	struct run r;
+	if (!run_open(profile, &r))
+		return;
+	uint32_t ssrc = rnd();
+	uint16_t seq = (uint16_t)(65535 - below(1000));
+	for (int i = 0; i < PACKETS; i++) {
+		if (i == 2 * PACKETS / 3) {
+			ssrc ^= 0x01000001u;
+			seq = (uint16_t)(65535 - below(200));
+		}
+		one(&r, seq, ssrc, i % 7 == 0);
+		uint16_t step = (uint16_t)(i > PACKETS / 3 && i < 2 * PACKETS / 3 ? 33 + below(32) : 1);
+		if ((uint16_t)(seq + step) < seq)
+			r.wraps++;
+		seq = (uint16_t)(seq + step);
+	}
+	CHECK(r.same == PACKETS && r.opened == PACKETS);
+	CHECK(r.wraps >= 3); /* two on the first SSRC, one on the second */
+	printf("%s: %d/%d identical to libsrtp2, %d opened, %d SEQ wraps\n",
+	       gcm ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80", r.same, PACKETS, r.opened, r.wraps);
+	srtp_dealloc(r.ref);
+	srtp_dealloc(r.rx);
+	srtpx_free(r.ours);
+}
+
+/* What protect refuses: a reused or older index, a header overrunning the packet, no room. */
+static void test_refusals(enum dtls_srtp_profile profile)
+{
+	struct dtls_srtp_keys k = { .profile = profile, .key_len = 16 };
+	k.salt_len = profile == DTLS_SRTP_AEAD_AES_128_GCM ? 12 : 14;
+	fill(k.local, sizeof k.local);
+	srtpx *s = srtpx_create(&k);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	uint8_t p[64 + SRTPX_TRAILER] = { 0x80, 111, 0, 10, 0, 0, 0, 0, 1, 2, 3, 4 };
+	size_t len = 64;
+	CHECK(srtpx_protect_rtp(s, p, &len, sizeof p) == SRTPX_OK);
+	p[3] = 10;
+	len = 64;
+	CHECK(srtpx_protect_rtp(s, p, &len, sizeof p) == SRTPX_E_REPLAY);
+	p[3] = 9;                    /* never sent: a late packet in its place */
+	len = 64;
+	CHECK(srtpx_protect_rtp(s, p, &len, sizeof p) == SRTPX_OK);
+	p[3] = 9;
+	len = 64;
+	CHECK(srtpx_protect_rtp(s, p, &len, sizeof p) == SRTPX_E_REPLAY);
+	p[3] = 11;
+	len = 64;
+	CHECK(srtpx_protect_rtp(s, p, &len, 64 + 10) == SRTPX_E_BAD); /* no room */
+	p[0] = 0x90;                 /* an extension claiming 255 words */
+	p[12] = 0xbe, p[13] = 0xde, p[14] = 0, p[15] = 255;
+	len = 64;
+	CHECK(srtpx_protect_rtp(s, p, &len, sizeof p) == SRTPX_E_BAD && len == 64);
+	p[0] = 0x40;                 /* RTP version 1 */
+	CHECK(srtpx_protect_rtp(s, p, &len, sizeof p) == SRTPX_E_BAD);
+	p[0] = 0x80;
+	CHECK(srtpx_protect_rtp(s, p, &len, sizeof p) == SRTPX_OK);
+	k.salt_len = 4;              /* keys that fit no profile */
+	CHECK(srtpx_create(&k) == NULL);
+	srtpx_free(s);
+}
+
+/* Two srtpx sessions with swapped keys talk to each other, RTP and RTCP. */
+static void test_pair(enum dtls_srtp_profile profile)
+{
+	struct dtls_srtp_keys a = { .profile = profile, .key_len = 16 }, b;
+	a.salt_len = profile == DTLS_SRTP_AEAD_AES_128_GCM ? 12 : 14;
+	fill(a.local, sizeof a.local);
+	fill(a.remote, sizeof a.remote);
+	b = a;
+	memcpy(b.local, a.remote, sizeof b.local);
+	memcpy(b.remote, a.local, sizeof b.remote);
+	srtpx *sa = srtpx_create(&a), *sb = srtpx_create(&b);
+	CHECK(sa && sb);
+	uint8_t p[100 + SRTPX_TRAILER] = { 0x80, 111, 0xff, 0xfe, 0, 0, 0, 0, 9, 9, 9, 9 };
+	for (int i = 0; i < 4; i++) {
+		p[2] = (uint8_t)((0xfffe + i) >> 8 & 0xff);
+		p[3] = (uint8_t)(0xfffe + i);
+		memset(p + 12, i, 88);
+		size_t len = 100;
+		CHECK(srtpx_protect_rtp(sa, p, &len, sizeof p) == SRTPX_OK);
+		CHECK(srtpx_unprotect_rtp(sb, p, &len) == SRTPX_OK && len == 100 && p[99] == i);
+	}
+	uint8_t rr[8 + SRTPX_TRAILER] = { 0x80, 201, 0, 1, 0, 0, 0, 42 };
+	size_t len = 8;
+	CHECK(srtpx_protect_rtcp(sa, rr, &len, sizeof rr) == SRTPX_OK);
+	CHECK(srtpx_unprotect_rtcp(sb, rr, &len) == SRTPX_OK && len == 8 && rr[7] == 42);
+	srtpx_free(sa);
+	srtpx_free(sb);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5a17c0de2026ULL;
+	printf("seed 0x%llx\n", (unsigned long long)seed);
+	rng_state = seed ? seed : 1;
+	CHECK(srtpx_init() == SRTPX_OK);
+	static const enum dtls_srtp_profile profiles[] = { DTLS_SRTP_AES128_CM_SHA1_80,
+							   DTLS_SRTP_AEAD_AES_128_GCM };
+	for (size_t i = 0; i < 2; i++) {
+		test_profile(profiles[i]);
+		test_late(profiles[i]);
+		test_refusals(profiles[i]);
+		test_pair(profiles[i]);
+	}
+	int rc = check_done();
+	if (rc)
+		printf("failed with seed 0x%llx\n", (unsigned long long)seed);
+	return rc;
+}
