@@ -1,8 +1,9 @@
 /*
  * A seeded mutational fuzzer for everything that reads outside input: signaling
  * messages through the whole hub (floor and captions included), caption URL
- * pushes, join tokens, configuration files, journal images and media-port
- * datagrams (STUN and RTP). Built with
+ * pushes, join tokens, configuration files, journal images, media-port
+ * datagrams (STUN and RTP), ICE-TCP byte streams, and Opus payloads into
+ * the mixer and the recording. Built with
  * ASan+UBSan; any crash, leak or undefined behaviour fails the run. The seed
  * is printed, and argv[1] replays one; argv[2] sets the iteration count.
  */
@@ -11,9 +12,14 @@
 #include "hub.h"
 #include "journal.h"
 #include "metrics.h"
+#include "mixer.h"
+#include "oggrec.h"
 #include "rtp.h"
 #include "stun.h"
+#include "tcplink.h"
 #include "token.h"
+
+#include <opus/opus.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -270,6 +276,87 @@ static void fuzz_packets(long iters)
 	}
 }
 
+static void count_packet(void *ctx, uint8_t *pkt, size_t len, const struct sockaddr *from,
+			 socklen_t from_len)
+{
+	(void)ctx; (void)pkt; (void)from; (void)from_len;
+	outcomes += len > 0;
+}
+
+/* ICE-TCP streams: framed packets with mutated lengths, cut into reads of any size. */
+static void fuzz_tcp_stream(long iters)
+{
+	tcplink_table *t = tcplink_create(8);
+	uint8_t stream[4096];
+	for (long k = 0; k < iters; k++) {
+		struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = (uint16_t)k };
+		int id = tcplink_open(t, k, (struct sockaddr *)&peer, NULL);
+		size_t len = 0;
+		while (len + 600 < sizeof stream) { /* whole frames first, then damage */
+			size_t n = rnd() % 590;
+			stream[len] = (uint8_t)(n >> 8);
+			stream[len + 1] = (uint8_t)n;
+			for (size_t i = 0; i < n; i++)
+				stream[len + 2 + i] = (uint8_t)rnd();
+			len += 2 + n;
+		}
+		for (int m = (int)(rnd() % 4); m > 0; m--)
+			len = mutate((char *)stream, len, sizeof stream);
+		for (size_t off = 0; off < len;) {
+			size_t n = 1 + rnd() % 700;
+			n = n > len - off ? len - off : n;
+			if (tcplink_input(t, id, k, stream + off, n, count_packet, NULL) != TCPLINK_OK) {
+				outcomes++;
+				break;
+			}
+			off += n;
+		}
+		tcplink_close(t, id);
+	}
+	tcplink_destroy(t);
+}
+
+static void no_sink(void *ctx, const uint8_t *buf, size_t len)
+{
+	(void)ctx; (void)buf; (void)len;
+}
+
+/* Opus payloads, real and mutated, into a two-source mix and a recording. */
+static void fuzz_audio(long iters)
+{
+	int err;
+	OpusEncoder *enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+	mixer *mx = mixer_create(NULL);
+	struct oggrec_sink sink = { no_sink, NULL };
+	oggrec *rec = oggrec_create(&sink, 0, "fuzz", "fuzz");
+	if (!enc || !mx || !rec || mixer_add(mx, 1, true) != MIXER_OK ||
+	    mixer_add(mx, 2, true) != MIXER_OK) {
+		fprintf(stderr, "the audio fuzz set-up failed\n");
+		exit(1);
+	}
+	float pcm[960];
+	uint8_t pkt[1600];
+	struct mixer_out out;
+	for (long k = 0; k < iters; k++) {
+		for (int i = 0; i < 960; i++)
+			pcm[i] = (float)((int)(rnd() % 2001) - 1000) / 4000.0f;
+		int n = opus_encode_float(enc, pcm, 960, pkt, 1500);
+		size_t len = n > 0 ? (size_t)n : 0;
+		for (int m = (int)(rnd() % 3); m > 0; m--)
+			len = mutate((char *)pkt, len, sizeof pkt);
+		uint16_t seq = (uint16_t)(k + (int)(rnd() % 5) - 2); /* reordered, repeated, lost */
+		int64_t now = k * 20;
+		outcomes += mixer_push(mx, 1 + (uint32_t)(k & 1), seq, (uint32_t)seq * 960, pkt,
+				       len > MIXER_MAX_PACKET ? MIXER_MAX_PACKET : len, now) != MIXER_OK;
+		outcomes += oggrec_opus(rec, now, seq, pkt, len) != OGGREC_OK;
+		if (k & 1)
+			outcomes += mixer_tick(mx, now, &out) != MIXER_OK;
+	}
+	oggrec_finish(rec, iters * 20);
+	mixer_destroy(mx);
+	opus_encoder_destroy(enc);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5eed1234abcdULL;
@@ -287,9 +374,11 @@ int main(int argc, char **argv)
 	fuzz_tokens_and_config(iters / 4);
 	fuzz_journal(iters);
 	fuzz_packets(iters);
+	fuzz_tcp_stream(iters / 20);
+	fuzz_audio(iters / 50);
 	for (size_t i = 0; i < n_corpus; i++)
 		free(corpus[i]);
 	metrics_reset();
-	printf("%ld inputs refused cleanly\n5 passed, 0 failed\n", outcomes);
+	printf("%ld inputs refused cleanly\n7 passed, 0 failed\n", outcomes);
 	return 0;
 }
