@@ -227,17 +227,7 @@ static void *make_session(enum impl impl, enum dtls_srtp_profile profile, int i)
 		return s;
 	}
 	srtp_policy_t pol;
-	memset(&pol, 0, sizeof pol);
-	if (profile == DTLS_SRTP_AEAD_AES_128_GCM) {
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
-	} else {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-	}
-	pol.ssrc.type = ssrc_any_outbound;
-	pol.key = k.local;
-	pol.window_size = 1024;
+	srtpx_policy(&pol, profile, k.local, ssrc_any_outbound);
 	srtp_t s;
 	if (srtp_create(&s, &pol) != srtp_err_status_ok)
 		die("srtp_create");

@@ -356,8 +356,8 @@ static int tx_protect(struct srtpx_tx *t, uint8_t *pkt, size_t *len)
 
 /* ---- libsrtp2: RTCP both ways, RTP in --------------------------------------------- */
 
-static void set_policy(srtp_policy_t *p, enum dtls_srtp_profile profile, uint8_t *key,
-		       srtp_ssrc_type_t dir)
+void srtpx_policy(srtp_policy_t *p, enum dtls_srtp_profile profile, uint8_t *key,
+		  srtp_ssrc_type_t dir)
 {
 	memset(p, 0, sizeof *p);
 	if (profile == DTLS_SRTP_AEAD_AES_128_GCM) {
@@ -379,8 +379,8 @@ srtpx *srtpx_create(const struct dtls_srtp_keys *keys)
 	uint8_t local[32], remote[32];
 	memcpy(local, keys->local, sizeof local);
 	memcpy(remote, keys->remote, sizeof remote);
-	set_policy(&out, keys->profile, local, ssrc_any_outbound);
-	set_policy(&in, keys->profile, remote, ssrc_any_inbound);
+	srtpx_policy(&out, keys->profile, local, ssrc_any_outbound);
+	srtpx_policy(&in, keys->profile, remote, ssrc_any_inbound);
 	srtpx *s = rs_calloc(1, sizeof *s);
 	if (!tx_init(&s->tx, keys))
 		goto err;

@@ -10,6 +10,8 @@
 
 #include "dtls.h"
 
+#include <srtp2/srtp.h>
+
 #include <stddef.h>
 
 #define SRTPX_TRAILER 148 /* libsrtp2 may write SRTP_MAX_TRAILER_LEN, plus the SRTCP index */
@@ -40,5 +42,13 @@ RS_MUST_CHECK int srtpx_unprotect_rtp(srtpx *s, uint8_t *pkt, size_t *len);
 RS_MUST_CHECK int srtpx_protect_rtcp(srtpx *s, uint8_t *pkt, size_t *len, size_t cap);
 RS_MUST_CHECK int srtpx_unprotect_rtcp(srtpx *s, uint8_t *pkt, size_t *len);
 const char *srtpx_strerror(int err);
+
+/*
+ * A libsrtp2 policy for a negotiated profile (RTP and RTCP alike), keyed
+ * with key (master key then salt, borrowed) for dir: what srtpx gives
+ * libsrtp2, and what tests and benchmarks set up libsrtp2 with directly.
+ */
+void srtpx_policy(srtp_policy_t *p, enum dtls_srtp_profile profile, uint8_t *key,
+		  srtp_ssrc_type_t dir);
 
 #endif

@@ -4,29 +4,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer, launch, joinPage } from './lib/harness.mjs';
-import { MEDIA_ARGS, tone, joinAudio, request, hears } from './lib/media.mjs';
+import { joinPage } from './lib/harness.mjs';
+import { audioStage, joinAudio, request, hears } from './lib/media.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'rostrum-audio-'));
-tone(join(dir, 'a.wav'), 440);
-tone(join(dir, 'b.wav'), 880);
-const cfgPath = join(dir, 'config.json');
 // ROSTRUM_ICE=tcp: the answer offers no UDP candidate, so audio must take passive ICE-TCP.
 const iceTcp = process.env.ROSTRUM_ICE === 'tcp';
-writeFileSync(cfgPath, JSON.stringify({ rtc: { announce: '10.213.0.1', ...(iceTcp && { ice_udp: false }) } }));
-const server = await startServer(['--config', cfgPath]);
-const media = MEDIA_ARGS;
-const listenerBrowser = await launch(media);
-const aBrowser = await launch([...media, `--use-file-for-fake-audio-capture=${join(dir, 'a.wav')}`]);
-const bBrowser = await launch([...media, `--use-file-for-fake-audio-capture=${join(dir, 'b.wav')}`]);
-after(async () => {
-  for (const b of [listenerBrowser, aBrowser, bBrowser]) await b.close();
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const stage = await audioStage('audio', { rtc: iceTcp ? { ice_udp: false } : {} });
+const { server, listenerBrowser, aBrowser, bBrowser } = stage;
+after(() => stage.close());
 
 test('the listener hears only who holds the floor, on one stream', async () => {
   const mod = await joinPage(listenerBrowser, server.base, { token: server.token('plenary', 'moderator', 'Chair') });

@@ -5,11 +5,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, joinPage } from './lib/harness.mjs';
-import { MEDIA_ARGS, tone, joinAudio, request, levels, readWav, toneLevel } from './lib/media.mjs';
+import { joinPage } from './lib/harness.mjs';
+import { audioStage, joinAudio, request, levels, readWav, toneLevel } from './lib/media.mjs';
 
 const A_HZ = 440, B_HZ = 880;
 const LOUD_DB = -62;   // a tone the page hears (the fake microphone's comes in around -46 dB here)
@@ -17,23 +16,11 @@ const QUIET_DB = -85;  // a tone that is not there (codec noise stays far below)
 // In the recording, after the browsers' own audio processing: a tone is about 0.04 of full scale.
 const TONE_AMP = 0.015, NO_TONE_AMP = 0.004;
 
-const dir = mkdtempSync(join(tmpdir(), 'rostrum-mix-'));
-tone(join(dir, 'a.wav'), A_HZ);
-tone(join(dir, 'b.wav'), B_HZ);
-const cfgPath = join(dir, 'config.json');
-writeFileSync(cfgPath, JSON.stringify({
-  rtc: { announce: '10.213.0.1' },
+const stage = await audioStage('mix', {
   rooms: [{ id: 'plenary', title: 'Plenary', open: true, policy: { floor: { max_holders: 2 } } }],
-}));
-const server = await startServer(['--config', cfgPath]);
-const listenerBrowser = await launch(MEDIA_ARGS);
-const aBrowser = await launch([...MEDIA_ARGS, `--use-file-for-fake-audio-capture=${join(dir, 'a.wav')}`]);
-const bBrowser = await launch([...MEDIA_ARGS, `--use-file-for-fake-audio-capture=${join(dir, 'b.wav')}`]);
-after(async () => {
-  for (const b of [listenerBrowser, aBrowser, bBrowser]) await b.close();
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+}, A_HZ, B_HZ);
+const { dir, server, listenerBrowser, aBrowser, bBrowser } = stage;
+after(() => stage.close());
 
 function heard(db) { return db > LOUD_DB; }
 function absent(db) { return db < QUIET_DB; }

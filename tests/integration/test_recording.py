@@ -5,6 +5,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -106,6 +107,30 @@ def test_moderator_records_a_session(make_server):
     recs = json.loads(out.stdout)["recordings"]
     assert [r["event"] for r in recs] == ["start", "stop"]
     assert recs[0]["file"] == started["file"] and recs[0]["start_t"] == started["started_t"]
+
+
+def test_recording_survives_a_crash(make_server):
+    """SIGKILL mid-recording: what reached the disk (pages about once a second) still plays."""
+    server = make_server(config=ROOMS)
+    tok = server.token("panel", "moderator", "Chair")
+
+    async def go():
+        mod = await Client.connect(server)
+        await mod.ok("join", room="panel", token=tok)
+        started = await mod.ok("audio.record", active=True)
+        await asyncio.sleep(3.5)
+        server.stop(sig=signal.SIGKILL)  # while the room is still in session
+        await mod.close()
+        return started
+
+    started = run(go())
+    path = os.path.join(server.data, started["file"])
+    deadline = time.time() + 5  # the writer process finishes what it was given
+    while time.time() < deadline and os.path.getsize(path) < 200:
+        time.sleep(0.1)
+    if shutil.which("opusdec"):
+        seconds, _ = decode_seconds(path)
+        assert seconds >= 1.0, seconds
 
 
 def test_policy_off_refuses(make_server):

@@ -121,17 +121,7 @@ static void check_srtp(struct pair *p, enum dtls_srtp_profile want)
 	CHECK(srtpx_unprotect_rtcp(ss, rr, &len) == SRTPX_OK && len == 8 && rr[7] == 42);
 	/* The wrapper's output opens with libsrtp2 set up directly from the raw keys. */
 	srtp_policy_t pol;
-	memset(&pol, 0, sizeof pol);
-	if (want == DTLS_SRTP_AEAD_AES_128_GCM) {
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
-	} else {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-	}
-	pol.ssrc.type = ssrc_any_inbound;
-	pol.key = kc.remote;
-	pol.window_size = 128;
+	srtpx_policy(&pol, want, kc.remote, ssrc_any_inbound);
 	srtp_t raw;
 	CHECK(srtp_create(&raw, &pol) == srtp_err_status_ok);
 	clear[3] = 20;

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h" /* its file helper; these tests stop at their first failed check */
+#undef CHECK
 #define CHECK(e)                                                                   \
 	do {                                                                       \
 		if (!(e)) {                                                        \
@@ -198,24 +200,11 @@ static int load_one(void *ctx, const uint8_t *payload, size_t len, size_t offset
 	return 0;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	fclose(f);
-	return buf;
-}
 
 static int load(const char *path, struct loaded *l)
 {
 	*l = (struct loaded){ 0 };
-	uint8_t *buf = slurp(path, &l->len);
+	uint8_t *buf = check_slurp(path, &l->len);
 	if (!buf)
 		return -1;
 	l->scan = journal_scan(buf, l->len, load_one, l, &l->good);
@@ -598,7 +587,7 @@ static int test_recovery_corrupt(void)
 	snprintf(name, sizeof name, "c.journal.corrupt-%zu", ends[9]);
 	char *saved = path_in(tmpdir, name);
 	size_t slen = 0;
-	uint8_t *tail = slurp(saved, &slen);
+	uint8_t *tail = check_slurp(saved, &slen);
 	CHECK(tail && slen == len - ends[9] && memcmp(tail, img + ends[9], slen) == 0);
 	free(tail);
 	struct stat sb;
@@ -630,7 +619,7 @@ static int test_foreign_and_busy(void)
 	CHECK(write_file(path, (const uint8_t *)foreign, sizeof foreign - 1) == 0);
 	CHECK(journal_recover(path, NULL, NULL, NULL) == JWRITER_EFORMAT);
 	size_t n = 0;
-	uint8_t *back = slurp(path, &n);
+	uint8_t *back = check_slurp(path, &n);
 	CHECK(back && n == sizeof foreign - 1 && memcmp(back, foreign, n) == 0);
 	free(back);
 
@@ -904,7 +893,7 @@ static int append_raw(jwriter *jw, struct raw_expect *e, const char *path, size_
 static int verify_raw(const char *path, const struct raw_expect *e)
 {
 	size_t len = 0;
-	uint8_t *buf = slurp(path, &len);
+	uint8_t *buf = check_slurp(path, &len);
 	CHECK(buf);
 	bool same = len == e->len && memcmp(buf, e->p, len) == 0;
 	if (!same)

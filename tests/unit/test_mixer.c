@@ -112,17 +112,10 @@ static void listener_free(struct listener *l)
 	free(l->pcm);
 }
 
-/* The amplitude of freq in x[0..n), by the Goertzel recurrence. */
+/* The amplitude of freq in x[0..n). */
 static double tone_amp(const float *x, size_t n, double freq)
 {
-	double w = 2 * PI * freq / MIXER_RATE, c = 2 * cos(w), s1 = 0, s2 = 0;
-	for (size_t i = 0; i < n; i++) {
-		double s0 = x[i] + c * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-	}
-	double power = s1 * s1 + s2 * s2 - c * s1 * s2;
-	return 2 * sqrt(power > 0 ? power : 0) / (double)n;
+	return check_tone_amp(x, n, freq, MIXER_RATE);
 }
 
 static const struct mixer_minus *minus_of(const struct mixer_out *o, uint32_t id)

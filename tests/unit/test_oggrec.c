@@ -96,18 +96,6 @@ static float tone(int64_t i)
 	return (float)(TONE_AMP * sin(2 * M_PI * TONE_HZ * (double)i / RATE));
 }
 
-/* The amplitude of the TONE_HZ component of x[0..n), by the Goertzel recurrence. */
-static double goertzel_amp(const float *x, size_t n)
-{
-	double w = 2 * M_PI * TONE_HZ / RATE, coeff = 2 * cos(w), s1 = 0, s2 = 0;
-	for (size_t i = 0; i < n; i++) {
-		double s = x[i] + coeff * s1 - s2;
-		s2 = s1;
-		s1 = s;
-	}
-	double power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-	return 2 * sqrt(power > 0 ? power : 0) / (double)n;
-}
 
 static double rms(const float *x, size_t n)
 {
@@ -129,25 +117,12 @@ static uint16_t le16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-	*len = fread(buf, 1, n > 0 ? (size_t)n : 0, f);
-	fclose(f);
-	return buf;
-}
 
 /* Mono 16-bit 48 kHz samples of a WAV file as floats; NULL when it is not one. */
 static float *wav_read(const char *path, size_t *n)
 {
 	size_t len, off = 12;
-	uint8_t *b = slurp(path, &len);
+	uint8_t *b = check_slurp(path, &len);
 	float *out = NULL;
 	bool fmt_ok = false;
 	if (!b || len < 12 || memcmp(b, "RIFF", 4) != 0 || memcmp(b + 8, "WAVE", 4) != 0)
@@ -270,7 +245,7 @@ static void check_windows(const float *pcm, size_t n)
 			size_t at = (size_t)ms * (RATE / 1000);
 			if (at + WINDOW > n)
 				break;
-			double amp = goertzel_amp(pcm + at, WINDOW), level = rms(pcm + at, WINDOW);
+			double amp = check_tone_amp(pcm + at, WINDOW, TONE_HZ, RATE), level = rms(pcm + at, WINDOW);
 			/* Tone: most of the window's energy (amp^2 / 2) is at 440 Hz. */
 			bool ok = expect[k].tone ? amp > 0.6 * TONE_AMP && amp * amp / 2 > 0.7 * level * level
 						 : level < 0.002;

@@ -41,17 +41,7 @@ static void fill(uint8_t *p, size_t n)
 static srtp_t raw_session(enum dtls_srtp_profile profile, uint8_t *key, srtp_ssrc_type_t dir)
 {
 	srtp_policy_t pol;
-	memset(&pol, 0, sizeof pol);
-	if (profile == DTLS_SRTP_AEAD_AES_128_GCM) {
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
-	} else {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-	}
-	pol.ssrc.type = dir;
-	pol.key = key;
-	pol.window_size = 1024;
+	srtpx_policy(&pol, profile, key, dir);
 	srtp_t s = NULL;
 	CHECK(srtp_create(&s, &pol) == srtp_err_status_ok);
 	return s;

@@ -1,6 +1,9 @@
 // Shared pieces of the audio browser tests: fake-microphone tones, joining
 // audio, asking the server, and reading what a page hears.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, launch } from './harness.mjs';
 
 export const MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
   '--autoplay-policy=no-user-gesture-required'];
@@ -77,4 +80,26 @@ export function toneLevel(samples, rate, hz, from, to) {
   }
   const n = to - from, power = s1 * s1 + s2 * s2 - w * s1 * s2;
   return { amp: 2 * Math.sqrt(Math.max(power, 0)) / n, rms: Math.sqrt(sq / n) };
+}
+
+// A server with config (plus the namespace's announced address), a listener's
+// browser and two speakers' browsers whose microphones play hzA and hzB.
+export async function audioStage(name, config, hzA = 440, hzB = 880) {
+  const dir = mkdtempSync(join(tmpdir(), `rostrum-${name}-`));
+  tone(join(dir, 'a.wav'), hzA);
+  tone(join(dir, 'b.wav'), hzB);
+  const cfgPath = join(dir, 'config.json');
+  writeFileSync(cfgPath, JSON.stringify({ ...config, rtc: { announce: '10.213.0.1', ...config.rtc } }));
+  const server = await startServer(['--config', cfgPath]);
+  const listenerBrowser = await launch(MEDIA_ARGS);
+  const aBrowser = await launch([...MEDIA_ARGS, `--use-file-for-fake-audio-capture=${join(dir, 'a.wav')}`]);
+  const bBrowser = await launch([...MEDIA_ARGS, `--use-file-for-fake-audio-capture=${join(dir, 'b.wav')}`]);
+  return {
+    dir, server, listenerBrowser, aBrowser, bBrowser,
+    async close() {
+      for (const b of [listenerBrowser, aBrowser, bBrowser]) await b.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
