@@ -694,7 +694,8 @@ static void tcp_adopt(struct net *n, int fd, const struct sockaddr *peer)
 		return;
 	}
 	int id = tcplink_open(n->links, net_now(n), peer, wsi);
-	if (id < 0) { /* cannot happen after the count check; close rather than leak */
+	if (id < 0) { /* too many from this address still waiting for ICE */
+		metrics_add("rostrum_media_tcp_links_refused_total", 1);
 		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
 	}

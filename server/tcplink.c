@@ -61,9 +61,31 @@ static struct link *get(const tcplink_table *t, int id)
 	return id >= 0 && (size_t)id < t->max ? t->links[id] : NULL;
 }
 
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return b->sa_family == AF_INET6 &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+/* Links from peer's IP address that have not passed ICE yet. */
+static size_t pending_from(const tcplink_table *t, const struct sockaddr *peer)
+{
+	size_t n = 0;
+	for (size_t i = 0; peer && i < t->max; i++)
+		if (t->links[i] && !t->links[i]->passed && same_ip(&t->links[i]->peer, peer))
+			n++;
+	return n;
+}
+
 int tcplink_open(tcplink_table *t, int64_t now, const struct sockaddr *peer, void *sock)
 {
-	if (!t->n_free)
+	if (!t->n_free || pending_from(t, peer) >= TCPLINK_PENDING_PER_PEER)
 		return TCPLINK_E_FULL;
 	int id = t->free_ids[--t->n_free];
 	struct link *l = rs_malloc(sizeof *l);

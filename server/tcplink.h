@@ -28,6 +28,13 @@
 
 #define TCPLINK_MAX 1024         /* links open at once; more are refused at accept */
 /*
+ * Links from one IP address that have not passed ICE yet. A real browser
+ * passes within a round trip, so this bounds how many slots one host can
+ * hold for the 10 s a silent link lasts, without limiting a venue whose
+ * participants all share one address once their links are verified.
+ */
+#define TCPLINK_PENDING_PER_PEER 16
+/*
  * Bytes queued per link. About a second of one Opus stream with its
  * headers: a reader slower than that loses packets (as it would on UDP)
  * instead of hearing the room later and later.
@@ -66,7 +73,8 @@ void tcplink_destroy(tcplink_table *t);
 /*
  * A connection accepted at now from peer (its port goes into the synthetic
  * address); sock is the caller's handle, borrowed. Returns the link id (>= 0)
- * or TCPLINK_E_FULL.
+ * or TCPLINK_E_FULL (every slot taken, or TCPLINK_PENDING_PER_PEER links from
+ * the same IP address still waiting for ICE).
  */
 RS_MUST_CHECK int tcplink_open(tcplink_table *t, int64_t now, const struct sockaddr *peer,
 			       void *sock);

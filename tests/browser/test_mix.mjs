@@ -53,6 +53,10 @@ test('two speakers together: the listener hears both, each speaker only the othe
   await listener.waitForFunction(() => window.rostrumAudio.rec && window.rostrumAudio.rec.active,
     null, { timeout: 5000 });
   times.start = await listener.evaluate(() => window.rostrumAudio.rec.started_t);
+  // Everyone sees that the session is recorded; the chair can stop it.
+  await listener.getByTestId('rec-status').waitFor({ state: 'visible' });
+  assert.equal(await listener.getByTestId('rec-toggle').isVisible(), false);
+  assert.equal(await mod.getByTestId('rec-toggle').textContent(), 'Stop recording');
   await listener.waitForTimeout(1500);
   await expectTones(listener, 'the listener before any grant', false, false);
 

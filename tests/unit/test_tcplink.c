@@ -208,6 +208,29 @@ static void test_limit(void)
 	tcplink_destroy(t); /* frees links still open */
 }
 
+/*
+ * One address holds at most TCPLINK_PENDING_PER_PEER links waiting for ICE;
+ * links that passed do not count, and other addresses are not affected.
+ */
+static void test_pending_per_peer(void)
+{
+	tcplink_table *t = tcplink_create(64);
+	int ids[TCPLINK_PENDING_PER_PEER];
+	for (int i = 0; i < TCPLINK_PENDING_PER_PEER; i++) {
+		struct sockaddr_in p = peer(40000 + i);
+		ids[i] = tcplink_open(t, 0, (struct sockaddr *)&p, NULL);
+		CHECK(ids[i] >= 0);
+	}
+	struct sockaddr_in more = peer(41000), other = peer(41001);
+	CHECK(tcplink_open(t, 0, (struct sockaddr *)&more, NULL) == TCPLINK_E_FULL);
+	inet_pton(AF_INET, "10.213.0.3", &other.sin_addr);
+	CHECK(tcplink_open(t, 0, (struct sockaddr *)&other, NULL) >= 0);
+	CHECK(tcplink_queue(t, ids[0], (const uint8_t *)"ok", 2) == TCPLINK_OK); /* it passed ICE */
+	CHECK(tcplink_open(t, 0, (struct sockaddr *)&more, NULL) >= 0);
+	CHECK(tcplink_open(t, 0, (struct sockaddr *)&more, NULL) == TCPLINK_E_FULL);
+	tcplink_destroy(t);
+}
+
 /* A link must pass ICE within TCPLINK_ICE_MS, then stay in touch within TCPLINK_IDLE_MS. */
 static void test_deadlines(void)
 {
@@ -242,6 +265,7 @@ int main(void)
 	test_input();
 	test_output();
 	test_limit();
+	test_pending_per_peer();
 	test_deadlines();
 	return check_done();
 }
