@@ -30,6 +30,8 @@
 #define QUIET_MS 1000        /* a moderator without the floor is heard while loud this recently */
 #define CATCH_UP_MS 200      /* a mix timer this late skips ahead rather than bursting */
 #define MIX_PRIME_MS 40      /* the mixer's jitter buffers fill before its first frame */
+#define PAUSE_MS 200         /* a speaker this long under the talking level is pausing */
+#define LONE_MS 2000         /* the longest a lone speaker stays mixed, waiting for a pause */
 #define PAD_AFTER_MS 1500    /* after the last sound, silence pushes the recording to disk */
 #define PAD_EVERY_MS 1000    /* and keeps it going a second at a time while the room is quiet */
 #define ANCHOR_GAP_MS 200    /* audio after a pause this long is placed by the clock again */
@@ -46,6 +48,7 @@ struct room_audio {
 	int64_t mix_due;         /* next mix tick, INT64_MAX while forwarding */
 	uint32_t mix_ts;         /* RTP timestamp of the next mixed frame */
 	uint32_t fwd_pid;        /* whose packets were forwarded last */
+	int64_t lone_since;      /* one speaker left in the mix since then, 0 while more */
 	/* recording */
 	enum rec_mode mode;
 	bool stopped_by_hand;    /* a moderator stopped it: auto waits for the next session */
@@ -257,6 +260,7 @@ static void mix_stop(struct hroom *hr)
 	mixer_destroy(a->mix);
 	a->mix = NULL;
 	a->mix_due = INT64_MAX;
+	a->lone_since = 0;
 	metrics_add("rostrum_mix_stops_total", 1);
 }
 
@@ -365,21 +369,37 @@ static void mix_send(hub *h, struct hroom *hr, const struct mixer_out *o, int64_
 	}
 }
 
-/* Sources that stopped speaking leave the mix; false when fewer than two are left. */
+/*
+ * Sources that stopped speaking leave the mix. False when the room should
+ * go back to forwarding: nobody is left, or one speaker is, and they pause
+ * (their audio level says so) or LONE_MS passed. Waiting for a pause means
+ * the frames still in that speaker's jitter buffer are not cut out of a
+ * word when their packets go back to being forwarded.
+ */
 static bool mix_sources(hub *h, struct hroom *hr, int64_t now)
 {
-	mixer *m = hr->audio->mix;
+	struct room_audio *a = hr->audio;
 	size_t live = 0;
+	const hub_conn *last = NULL;
 	for (size_t i = 0; i < h->n_media; i++) {
 		hub_conn *c = h->media[i];
 		if (c->hr != hr || !c->member)
 			continue;
-		if (speaking(c, now))
+		if (speaking(c, now)) {
 			live++;
-		else if (mixer_has(m, c->member->pid))
-			mixer_remove(m, c->member->pid);
+			last = c;
+		} else if (mixer_has(a->mix, c->member->pid)) {
+			mixer_remove(a->mix, c->member->pid);
+		}
 	}
-	return live >= 2;
+	if (live != 1) {
+		a->lone_since = 0;
+		return live >= 2;
+	}
+	if (!a->lone_since)
+		a->lone_since = now;
+	bool pausing = !last->talk_ms || now - last->talk_ms > PAUSE_MS;
+	return !pausing && now - a->lone_since < LONE_MS;
 }
 
 static void mix_tick(hub *h, struct hroom *hr, int64_t now)
