@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "recorder.h"
 #include "tcplink.h"
+#include "udpbatch.h"
 #include "token.h"
 
 #include <libwebsockets.h>
@@ -64,6 +65,7 @@ struct net {
 	lws_sorted_usec_list_t hub_sul;
 	int64_t hub_due;         /* server time the hub timer is armed for, INT64_MAX: none */
 	int udp_fd;              /* the media port (lws watches it; it closes it at the end) */
+	struct udpbatch udp_out; /* its sends in this pass of the loop, out with sendmmsg */
 	int media_port;
 	int tcp_fd;              /* the ICE-TCP listener (lws watches and closes it), -1: none */
 	int tcp_port;
@@ -468,8 +470,17 @@ static void io_send_udp(void *ctx, const struct sockaddr *to, socklen_t to_len, 
 		tcp_send(n, to, to_len, buf, len);
 		return;
 	}
-	if (sendto(n->udp_fd, buf, len, 0, to, to_len) < 0)
-		metrics_add("rostrum_media_send_errors_total", 1); /* a full buffer drops, as UDP does */
+	udpbatch_add(&n->udp_out, to, to_len, buf, len);
+}
+
+/* Sends the pass's queued datagrams; a full socket buffer drops some, as UDP does. */
+static void flush_udp(struct net *n)
+{
+	if (!n->udp_out.n)
+		return;
+	int dropped = udpbatch_flush(&n->udp_out);
+	if (dropped)
+		metrics_add("rostrum_media_send_errors_total", (uint64_t)dropped);
 }
 
 static int cb_media(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -490,6 +501,7 @@ static int cb_media(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			break;
 		hub_media_input(n->hub, net_now(n), buf, (size_t)r, (struct sockaddr *)&from, fl);
 	}
+	flush_udp(n);
 	return 0;
 }
 
@@ -516,6 +528,7 @@ static int bind_media(struct net *n)
 static void open_media(struct net *n)
 {
 	n->udp_fd = bind_media(n);
+	udpbatch_init(&n->udp_out, n->udp_fd);
 	if (n->udp_fd < 0) {
 		rs_log(RS_LOG_ERR, "no UDP port for audio (%s)", strerror(errno));
 		return;
@@ -795,11 +808,13 @@ static void hub_timer(lws_sorted_usec_list_t *sul)
 	struct net *n = lws_container_of(sul, struct net, hub_sul);
 	n->hub_due = INT64_MAX;
 	hub_tick(n->hub, net_now(n));
+	flush_udp(n);
 }
 
 /* After every loop pass: arm one timer at the hub's next deadline, kick the journal socket. */
 static void after_pass(struct net *n)
 {
+	flush_udp(n);
 	int64_t due = hub_next_deadline(n->hub);
 	if (due != n->hub_due) {
 		n->hub_due = due;
