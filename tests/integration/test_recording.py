@@ -60,6 +60,8 @@ def test_moderator_records_a_session(make_server):
         assert abs(started["started_t"] - t0) < 1000
         ev = await ana.event("audio.recording", pred=lambda m: m["active"])
         assert ev["file"] == started["file"] and ev["by"] == "Chair"
+        health = json.loads(server.get("/healthz")[1])
+        assert health["audio"]["recording"] == 1 and health["audio"]["mixing"] == 0
         # A second start is the same recording, not a new file.
         again = await mod.ok("audio.record", active=True)
         assert again["file"] == started["file"]
