@@ -49,7 +49,8 @@ test('two speakers together: the listener hears both, each speaker only the othe
   const listener = await joinPage(listenerBrowser, server.base, { name: 'Listener' });
   const a = await joinPage(aBrowser, server.base, { name: 'Speaker A' });
   const b = await joinPage(bBrowser, server.base, { name: 'Speaker B' });
-  for (const p of [listener, a, b]) await joinAudio(p);
+  // The chair's microphone is open but silent: a quiet moderator is not mixed in.
+  for (const p of [mod, listener, a, b]) await joinAudio(p);
   await listener.waitForFunction(() => window.rostrumAudio.rec && window.rostrumAudio.rec.active,
     null, { timeout: 5000 });
   times.start = await listener.evaluate(() => window.rostrumAudio.rec.started_t);
@@ -66,6 +67,8 @@ test('two speakers together: the listener hears both, each speaker only the othe
   await listener.waitForTimeout(1500);
   await expectTones(listener, 'the listener with A alone', true, false);
   const before = await listenerStats(listener);
+  const forwarding = await (await fetch(`${server.base}/metrics`)).text();
+  assert.doesNotMatch(forwarding, /rostrum_mix_starts_total [1-9]/, 'one speaker and a quiet chair: forwarded');
 
   const rb = await request(b, 'floor.request');
   await request(mod, 'floor.grant', { request: rb.request, limit_s: 0 });

@@ -83,15 +83,17 @@ export function toneLevel(samples, rate, hz, from, to) {
 }
 
 // A server with config (plus the namespace's announced address), a listener's
-// browser and two speakers' browsers whose microphones play hzA and hzB.
+// browser whose microphone is silent, and two speakers' browsers whose
+// microphones play hzA and hzB.
 export async function audioStage(name, config, hzA = 440, hzB = 880) {
   const dir = mkdtempSync(join(tmpdir(), `rostrum-${name}-`));
   tone(join(dir, 'a.wav'), hzA);
   tone(join(dir, 'b.wav'), hzB);
+  tone(join(dir, 'quiet.wav'), 0);
   const cfgPath = join(dir, 'config.json');
   writeFileSync(cfgPath, JSON.stringify({ ...config, rtc: { announce: '10.213.0.1', ...config.rtc } }));
   const server = await startServer(['--config', cfgPath]);
-  const listenerBrowser = await launch(MEDIA_ARGS);
+  const listenerBrowser = await launch([...MEDIA_ARGS, `--use-file-for-fake-audio-capture=${join(dir, 'quiet.wav')}`]);
   const aBrowser = await launch([...MEDIA_ARGS, `--use-file-for-fake-audio-capture=${join(dir, 'a.wav')}`]);
   const bBrowser = await launch([...MEDIA_ARGS, `--use-file-for-fake-audio-capture=${join(dir, 'b.wav')}`]);
   return {
