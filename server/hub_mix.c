@@ -15,6 +15,7 @@
  * the recording) or the mix's PCM, and writes Ogg pages through the journal
  * writer process, never from this loop.
  */
+#include "bytes.h"
 #include "hub_internal.h"
 #include "metrics.h"
 #include "mixer.h"
@@ -58,7 +59,6 @@ struct room_audio {
 	bool anchored;           /* anchor_ts (room stream) is at anchor_pos (samples into the file) */
 	uint32_t anchor_ts;
 	int64_t anchor_pos, last_unit_ms;
-	uint64_t dropped_pages;
 };
 
 /* ---- rooms ------------------------------------------------------------------ */
@@ -116,10 +116,9 @@ static void rec_write(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct hroom *hr = ctx;
 	hub *h = hr->hub;
-	if (recorder_append_raw(h->rec, hr->audio->file, buf, len) != RECORDER_OK) {
-		hr->audio->dropped_pages++;
+	/* A failing disk refuses audio before journal records: the page is lost, the session is not. */
+	if (recorder_append_raw(h->rec, hr->audio->file, buf, len) != RECORDER_OK)
 		metrics_add("rostrum_recording_pages_dropped_total", 1);
-	}
 }
 
 static void rec_announce(struct hroom *hr, const char *by)
@@ -326,8 +325,8 @@ void hub_mix_forwarded(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp
 	if (!a->rec)
 		return;
 	/* The room stream's sequence number and timestamp, after rewriting. */
-	uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
-	uint32_t ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
+	uint16_t seq = get16(pkt + 2);
+	uint32_t ts = get32(pkt + 4);
 	const uint8_t *payload = pkt + rh->header_len;
 	int n = opus_packet_get_nb_samples(payload, (opus_int32)rh->payload_len, OGGREC_RATE);
 	if (n <= 0 || oggrec_opus(a->rec, rec_time(a, ts, n, now), seq, payload,
