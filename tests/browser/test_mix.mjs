@@ -58,6 +58,8 @@ test('two speakers together: the listener hears both, each speaker only the othe
   await listener.getByTestId('rec-status').waitFor({ state: 'visible' });
   assert.equal(await listener.getByTestId('rec-toggle').isVisible(), false);
   assert.equal(await mod.getByTestId('rec-toggle').textContent(), 'Stop recording');
+  await mod.getByTestId('recordings').locator('a').first().waitFor();
+  assert.match(await mod.getByTestId('recordings').textContent(), /plenary-.*\.opus.*\(recording\)/);
   await listener.waitForTimeout(1500);
   await expectTones(listener, 'the listener before any grant', false, false);
 

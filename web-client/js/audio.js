@@ -114,6 +114,27 @@ export class AudioView {
     const mod = this.state.you && this.state.you.role === 'moderator';
     $('btn-rec').hidden = !mod || this.rec.mode === 'off';
     $('btn-rec').textContent = this.rec.active ? 'Stop recording' : 'Start recording';
+    if (mod && this.state.token) this.listRecordings();
+  }
+
+  // The room's recordings, with a link each (moderators: their join link's token reads them).
+  async listRecordings() {
+    const q = `?token=${encodeURIComponent(this.state.token)}`;
+    try {
+      const r = await fetch(`/api/rooms/${encodeURIComponent(this.state.room)}/recordings${q}`);
+      if (!r.ok) return;
+      const ul = $('recordings');
+      ul.replaceChildren();
+      for (const rec of (await r.json()).recordings) {
+        const li = document.createElement('li');
+        const a = document.createElement('a');
+        a.href = rec.url + q;
+        a.textContent = rec.file.replace('recordings/', '');
+        a.download = a.textContent;
+        li.append(a, ` ${new Date(rec.start_t).toLocaleTimeString()}${rec.active ? ' (recording)' : ''}`);
+        ul.append(li);
+      }
+    } catch (e) { /* the list is a convenience; the files stay in the data directory */ }
   }
 
   async toggleRecording() {
