@@ -611,10 +611,13 @@ json_t *hub_health(const hub *h, int64_t now)
 			      "rooms", (json_int_t)h->n_rooms, "connections",
 			      (json_int_t)h->n_conns, "participants", (json_int_t)member_total(h));
 	recorder_health(h->rec, o);
-	json_t *audio = json_pack("{s:i, s:i, s:I}", "udp_port", h->media_port, "tcp_port",
-				  h->media_tcp_port, "connections", (json_int_t)h->n_media);
-	hub_mix_health(h, audio);
-	json_object_set_new(o, "audio", audio);
+	size_t mixing, recording;
+	hub_mix_count(h, &mixing, &recording);
+	json_object_set_new(o, "audio", json_pack("{s:i, s:i, s:I, s:I, s:I}", "udp_port",
+						  h->media_port, "tcp_port", h->media_tcp_port,
+						  "connections", (json_int_t)h->n_media, "mixing",
+						  (json_int_t)mixing, "recording",
+						  (json_int_t)recording));
 	return o;
 }
 
@@ -623,12 +626,10 @@ void hub_update_gauges(const hub *h)
 	metrics_set("rostrum_connections", (double)h->n_conns);
 	metrics_set("rostrum_rooms", (double)h->n_rooms);
 	metrics_set("rostrum_participants", (double)member_total(h));
-	json_t *audio = json_object();
-	hub_mix_health(h, audio);
-	metrics_set("rostrum_rooms_mixing", (double)json_integer_value(json_object_get(audio, "mixing")));
-	metrics_set("rostrum_recordings_active",
-		    (double)json_integer_value(json_object_get(audio, "recording")));
-	json_decref(audio);
+	size_t mixing, recording;
+	hub_mix_count(h, &mixing, &recording);
+	metrics_set("rostrum_rooms_mixing", (double)mixing);
+	metrics_set("rostrum_recordings_active", (double)recording);
 	json_t *tmp = json_object();
 	recorder_health(h->rec, tmp);
 	json_decref(tmp);

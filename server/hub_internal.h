@@ -133,18 +133,17 @@ void hub_mix_room_free(hub *h, struct hroom *hr);
 bool hub_mix_admit(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh,
 		   int64_t now);
 /* A forwarded packet after rewriting (pkt carries the room stream's sequence number). */
-void hub_mix_forwarded(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh,
-		       int64_t now);
+void hub_mix_forwarded(hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh, int64_t now);
 /* c's audio connection is up (an automatic recording starts with the first). */
 void hub_mix_connected(hub *h, hub_conn *c, int64_t now);
 /* c's audio connection is going away. */
-void hub_mix_drop(hub *h, hub_conn *c);
+void hub_mix_drop(hub_conn *c);
 /* The last member left: the session, and its automatic recording, ends. */
 void hub_mix_room_empty(hub *h, struct hroom *hr, int64_t now);
 int64_t hub_mix_deadline(const struct hroom *hr);
 void hub_mix_tick(hub *h, struct hroom *hr, int64_t now);
-/* Adds the rooms mixing and recording now to the health object's audio part. */
-void hub_mix_health(const hub *h, json_t *audio);
+/* How many rooms mix and how many record now (health and gauges). */
+void hub_mix_count(const hub *h, size_t *mixing, size_t *recording);
 /* The recording's state for join snapshots and results (new reference). */
 json_t *hub_mix_snapshot(const struct hroom *hr);
 /* audio.record: a moderator starts or stops the recording. */

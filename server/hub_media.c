@@ -38,7 +38,7 @@ void hub_media_drop(hub *h, hub_conn *c)
 			h->media[i] = h->media[--h->n_media];
 			break;
 		}
-	hub_mix_drop(h, c);
+	hub_mix_drop(c);
 	transport_free(c->tp);
 	c->tp = NULL;
 	c->talking = false;
@@ -110,7 +110,7 @@ static void tp_rtp(void *ctx, transport *t, uint8_t *pkt, size_t len, const stru
 	if (!hub_mix_admit(h, c, pkt, rh, now))
 		return;
 	if (rtp_rewrite(&c->hr->rw, pkt, rh, now)) {
-		hub_mix_forwarded(h, c, pkt, rh, now);
+		hub_mix_forwarded(c, pkt, rh, now);
 		fan_out(h, c, pkt, len);
 	}
 }

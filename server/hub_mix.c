@@ -121,14 +121,12 @@ static void rec_write(void *ctx, const uint8_t *buf, size_t len)
 		metrics_add("rostrum_recording_pages_dropped_total", 1);
 }
 
+/* The event is the snapshot's state (less the policy, which does not change) and who did it. */
 static void rec_announce(struct hroom *hr, const char *by)
 {
-	struct room_audio *a = hr->audio;
-	json_t *o = json_pack("{s:s, s:b}", "type", "audio.recording", "active", a->rec != NULL);
-	if (a->rec) {
-		json_object_set_new(o, "file", json_string(a->file));
-		json_object_set_new(o, "started_t", json_integer(a->rec_start));
-	}
+	json_t *o = hub_mix_snapshot(hr);
+	json_object_del(o, "mode");
+	json_object_set_new(o, "type", json_string("audio.recording"));
 	if (by)
 		json_object_set_new(o, "by", json_string(by));
 	rs_msg *m = rs_msg_take_json(o);
@@ -317,10 +315,8 @@ bool hub_mix_admit(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr
 	return true;
 }
 
-void hub_mix_forwarded(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh,
-		       int64_t now)
+void hub_mix_forwarded(hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh, int64_t now)
 {
-	(void)h;
 	struct room_audio *a = c->hr->audio;
 	if (!a->rec)
 		return;
@@ -423,9 +419,8 @@ static void mix_tick(hub *h, struct hroom *hr, int64_t now)
 	}
 }
 
-void hub_mix_drop(hub *h, hub_conn *c)
+void hub_mix_drop(hub_conn *c)
 {
-	(void)h;
 	struct room_audio *a = c->hr ? c->hr->audio : NULL;
 	if (!a || !c->member)
 		return;
@@ -463,15 +458,13 @@ void hub_mix_room_free(hub *h, struct hroom *hr)
 	hr->audio = NULL;
 }
 
-void hub_mix_health(const hub *h, json_t *audio)
+void hub_mix_count(const hub *h, size_t *mixing, size_t *recording)
 {
-	json_int_t mixing = 0, recording = 0;
+	*mixing = *recording = 0;
 	for (size_t i = 0; i < h->n_rooms; i++) {
-		mixing += h->rooms[i]->audio->mix != NULL;
-		recording += h->rooms[i]->audio->rec != NULL;
+		*mixing += h->rooms[i]->audio->mix != NULL;
+		*recording += h->rooms[i]->audio->rec != NULL;
 	}
-	json_object_set_new(audio, "mixing", json_integer(mixing));
-	json_object_set_new(audio, "recording", json_integer(recording));
 }
 
 /* ---- signaling ---------------------------------------------------------------- */

@@ -505,14 +505,37 @@ static int cb_media(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return 0;
 }
 
+/* The announced address (candidates name it, so the media sockets bind it), any when unparsable. */
+static struct sockaddr_in media_address(const struct net *n, int port)
+{
+	const struct config_rtc *r = &n->cfg->rtc;
+	const char *ip = r->announce ? r->announce : n->cfg->listen_host;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	return sa;
+}
+
+/*
+ * Puts a bound media socket into the loop under protocol; *port gets the
+ * port it is bound to. NULL (the fd closed by lws) when lws refuses it.
+ */
+static struct lws *watch_media_socket(struct net *n, int fd, const char *protocol, int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	*port = ntohs(sa.sin_port);
+	lws_sock_file_fd_type d;
+	d.filefd = fd;
+	return lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC, d, protocol, NULL);
+}
+
 /* Binds the first free port of the configured range on the announced address. */
 static int bind_media(struct net *n)
 {
 	const struct config_rtc *r = &n->cfg->rtc;
-	const char *ip = r->announce ? r->announce : n->cfg->listen_host;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
-		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	struct sockaddr_in sa = media_address(n, 0);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -533,16 +556,12 @@ static void open_media(struct net *n)
 		rs_log(RS_LOG_ERR, "no UDP port for audio (%s)", strerror(errno));
 		return;
 	}
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof sa;
-	getsockname(n->udp_fd, (struct sockaddr *)&sa, &sl);
-	lws_sock_file_fd_type fd;
-	fd.filefd = n->udp_fd;
-	if (!lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC, fd, "rostrum-media", NULL)) {
+	int port;
+	if (!watch_media_socket(n, n->udp_fd, "rostrum-media", &port)) {
 		rs_log(RS_LOG_ERR, "cannot watch the audio port");
 		return;
 	}
-	n->media_port = ntohs(sa.sin_port);
+	n->media_port = port;
 	hub_media_port(n->hub, n->media_port);
 }
 
@@ -756,11 +775,7 @@ static int cb_tcp_port(struct lws *wsi, enum lws_callback_reasons reason, void *
 /* A non-blocking listening socket on the announced address, like the media port. */
 static int bind_ice_tcp(struct net *n)
 {
-	const struct config_rtc *r = &n->cfg->rtc;
-	const char *ip = r->announce ? r->announce : n->cfg->listen_host;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)r->tcp_port) };
-	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
-		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	struct sockaddr_in sa = media_address(n, n->cfg->rtc.tcp_port);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -784,20 +799,15 @@ static void open_ice_tcp(struct net *n)
 		rs_log(RS_LOG_ERR, "no TCP port for ICE-TCP audio (%s): UDP only", strerror(errno));
 		return;
 	}
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof sa;
-	getsockname(n->tcp_fd, (struct sockaddr *)&sa, &sl);
-	lws_sock_file_fd_type fd;
-	fd.filefd = n->tcp_fd;
-	n->tcp_lwsi = lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC, fd,
-						 "rostrum-ice-tcp-port", NULL);
+	int port;
+	n->tcp_lwsi = watch_media_socket(n, n->tcp_fd, "rostrum-ice-tcp-port", &port);
 	if (!n->tcp_lwsi) {
 		n->tcp_fd = -1;
 		rs_log(RS_LOG_ERR, "cannot watch the ICE-TCP port: UDP only");
 		return;
 	}
 	n->links = tcplink_create(TCPLINK_MAX);
-	n->tcp_port = ntohs(sa.sin_port);
+	n->tcp_port = port;
 	hub_media_tcp_port(n->hub, n->tcp_port);
 }
 

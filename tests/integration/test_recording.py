@@ -36,7 +36,7 @@ def decode_seconds(path):
             n = w.getnframes()
             rate = w.getframerate()
         peak = max((abs(int.from_bytes(frames[i:i + 2], "little", signed=True))
-                    for i in range(0, len(frames), 2 * 1)), default=0)
+                    for i in range(0, len(frames), 2)), default=0)
         return n / rate, peak
 
 
