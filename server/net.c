@@ -4,6 +4,7 @@
 #include "jwriter.h"
 #include "metrics.h"
 #include "recorder.h"
+#include "static.h"
 #include "tcplink.h"
 #include "udpbatch.h"
 #include "token.h"
@@ -74,6 +75,7 @@ struct net {
 	lws_sorted_usec_list_t tcp_sul; /* the links' deadline sweep, armed while any is open */
 	bool tcp_sweeping;
 	struct api_ctx api;
+	static_site *site;       /* the web client's files, read at start */
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
 	lws_sorted_usec_list_t lag_sul;
@@ -877,8 +879,16 @@ static void begin_shutdown(struct net *n)
 
 /* ---- setup ----------------------------------------------------------------- */
 
+static int cb_static(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		     size_t len)
+{
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	return static_http(n->site, wsi, reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
 	{ "http", cb_http, sizeof(struct http_tx), 0, 0, NULL, 0 },
+	{ "rostrum-static", cb_static, sizeof(struct static_tx), 0, 0, NULL, 0 },
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
 	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
@@ -889,16 +899,18 @@ static const struct lws_protocols protocols[] = {
 
 static struct lws_http_mount mounts[5];
 
-static void setup_mounts(const char *web_root)
+static void setup_mounts(void)
 {
 	static const char *const api_paths[] = { "/healthz", "/metrics", "/caption", "/api" };
+	/* lws lets the last matching callback mount win, whatever its length: "/" goes first. */
+	mounts[0] = (struct lws_http_mount){ .mount_next = &mounts[1], .mountpoint = "/",
+		.origin = "rostrum-static", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 1 };
 	for (size_t i = 0; i < RS_ARRAY_LEN(api_paths); i++)
-		mounts[i] = (struct lws_http_mount){ .mount_next = &mounts[i + 1],
+		mounts[i + 1] = (struct lws_http_mount){
+			.mount_next = i + 1 < RS_ARRAY_LEN(api_paths) ? &mounts[i + 2] : NULL,
 			.mountpoint = api_paths[i], .origin = "http",
 			.origin_protocol = LWSMPRO_CALLBACK,
 			.mountpoint_len = (unsigned char)strlen(api_paths[i]) };
-	mounts[4] = (struct lws_http_mount){ .mountpoint = "/", .origin = web_root,
-		.def = "index.html", .origin_protocol = LWSMPRO_FILE, .mountpoint_len = 1 };
 }
 
 static void print_banner(struct net *n)
@@ -1029,6 +1041,7 @@ static int teardown(struct net *n)
 		rc = 1;
 	}
 	recorder_destroy(n->rec);
+	static_site_destroy(n->site);
 	the_net = NULL;
 	free(n);
 	return rc;
@@ -1066,7 +1079,14 @@ int net_run(struct rs_config *cfg)
 			     .media_peer = io_media_peer, .ctx = n };
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
-	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
+	char err[256];
+	n->site = static_site_load(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT, err, sizeof err);
+	if (!n->site) {
+		fprintf(stderr, "rostrum: %s\n", err);
+		teardown(n);
+		return 2;
+	}
+	setup_mounts();
 	lws_set_log_level(LLL_ERR, NULL);
 	if (create_context(n)) {
 		fprintf(stderr, "rostrum: cannot listen on %s:%d\n", cfg->listen_host, cfg->port);
