@@ -27,7 +27,7 @@ export function turnClock(h) {
 export function clockEl(h) {
   const c = turnClock(h);
   return el('span', { class: 'clock' + (c.over ? ' over' : c.warn ? ' warn' : ''), dataset: { request: h.request } },
-    c.over ? el('span', { 'aria-hidden': 'true', text: '⏰ ' }) : null, c.text);
+    c.over ? el('span', { 'aria-hidden': 'true', text: '⚠ ' }) : null, c.text);
 }
 
 // Refreshes every countdown on the page once a second; they are not live regions.
@@ -36,7 +36,7 @@ export function tickClocks(holders) {
     for (const span of document.querySelectorAll(`.clock[data-request="${h.request}"]`)) {
       const c = turnClock(h);
       span.className = 'clock' + (c.over ? ' over' : c.warn ? ' warn' : '');
-      span.replaceChildren(c.over ? el('span', { 'aria-hidden': 'true', text: '⏰ ' }) : '', c.text);
+      span.replaceChildren(c.over ? el('span', { 'aria-hidden': 'true', text: '⚠ ' }) : '', c.text);
     }
   }
 }

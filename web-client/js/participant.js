@@ -198,7 +198,7 @@ class Participant {
     const e = this.myEntry();
     if (e && this.you && this.you.state === 'granted') {
       const c = turnClock(e);
-      document.title = `${c.over ? '⏰' : '●'} ${c.text} — ${this.ctx.baseTitle}`;
+      document.title = `${c.over ? '⚠' : '●'} ${c.text} — ${this.ctx.baseTitle}`;
     }
   }
 
