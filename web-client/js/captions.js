@@ -6,6 +6,7 @@ import { t, group, lang as uiLang, onLang } from './i18n.js';
 
 const SETTINGS_KEY = 'rostrum.captions';
 const DEFAULTS = { size: '130', lines: '4', font: 'sans', contrast: 'light', track: '' };
+const RTL_LANGS = new Set(['ar', 'he', 'fa', 'ur']);
 const KEEP_FINALS = 5000; // per track, for the transcript view
 
 export class Captions {
@@ -142,7 +143,7 @@ export class Captions {
     }
     if (!p) {
       // Screen readers get whole lines only: a partial is hidden from them.
-      p = el('p', { class: 'partial', 'aria-hidden': 'true', lang: m.lang });
+      p = el('p', { class: 'partial', 'aria-hidden': 'true', lang: m.lang, dir: 'auto' });
       box.append(p);
       this.partialEls.set(m.captioner_id, p);
     }
@@ -155,7 +156,7 @@ export class Captions {
     const p = this.partialEls.get(m.captioner_id);
     if (p) p.remove();
     this.partialEls.delete(m.captioner_id);
-    const line = el('p', { class: 'final', lang: m.lang }, this.lineText(m));
+    const line = el('p', { class: 'final', lang: m.lang, dir: 'auto' }, this.lineText(m));
     const firstPartial = box.querySelector('.partial');
     box.insertBefore(line, firstPartial);
     const max = Number(this.settings.lines) || 500;
@@ -190,6 +191,7 @@ export class Captions {
     for (const m of tr.finals.slice(-max)) this.showFinal(m, false);
     for (const m of tr.partials.values()) this.showPartial(m);
     box.setAttribute('lang', l);
+    box.setAttribute('dir', RTL_LANGS.has(l.split('-')[0]) ? 'rtl' : 'ltr'); // the track's direction, not the interface's
   }
 
   transcriptLines(l) {
@@ -207,6 +209,7 @@ export class Captions {
     const lines = this.transcriptLines(l);
     const box = $('transcript');
     box.setAttribute('lang', l || uiLang());
+    box.setAttribute('dir', l && RTL_LANGS.has(l.split('-')[0]) ? 'rtl' : 'ltr');
     box.replaceChildren(...(lines.length ? lines.map((x) => el('p', {}, el('span', { class: 'at', text: `[${x.at}] ` }),
       el('span', { class: 'who', text: x.who }), x.text)) : [el('p', { class: 'muted', text: t('captions.none') })]));
   }

@@ -27,7 +27,7 @@ class Chair {
       tickClocks(this.queue.holders || []);
       if ((this.queue.holders || []).length) this.renderStats();
     }, 1000);
-    onLang(() => { this.render(); this.renderStats(); this.renderWritten(); });
+    onLang(() => { this.render(); this.renderStats(); this.renderWritten(); this.showCaptioners(); });
     $('moderator-panel').hidden = false;
   }
 
@@ -192,6 +192,7 @@ class Chair {
     const box = $('mod-suggestion');
     if (sug) box.replaceChildren(el('strong', { text: sug.who.name }), ' — ', el('span', { text: this.why(sug) }),
       sug.topic ? el('span', { class: 'topic', text: ` “${sug.topic}”` }) : '');
+    else if ((q.pending || []).length) box.textContent = t('chair.pendingWait', { n: q.pending.length });
     else box.textContent = t('queue.empty');
     $('btn-grant-next').disabled = !sug;
   }
@@ -308,7 +309,8 @@ class Chair {
     this.ctx.guard($('moderator-panel'));
   }
 
-  showCaptioners(list) {
+  showCaptioners(list = this.captioners || []) {
+    this.captioners = list;
     const people = [...this.ctx.state.roster.values()];
     $('captioners').textContent = list.length
       ? t('cap.live', { list: list.map((c) => {

@@ -70,6 +70,8 @@ export async function joinPage(browser, base, { room = 'plenary', token, name, g
   if (name) await page.getByTestId('join-name').fill(name);
   if (group) await page.getByTestId('join-group').selectOption(group);
   await page.getByTestId('join-button').click();
-  await page.locator('#room-view').waitFor({ state: 'visible' });
+  const failed = page.locator('#join-error').filter({ hasText: /./ });
+  await Promise.race([page.locator('#room-view').waitFor({ state: 'visible' }),
+    failed.waitFor().then(async () => { throw new Error(`join refused: ${await failed.textContent()}`); })]);
   return page;
 }
