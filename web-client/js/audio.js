@@ -1,7 +1,8 @@
-// audio: the WebRTC connection to the room. Listening needs no microphone:
-// the first offer is recvonly. The microphone is asked for only when the
-// floor is granted (or at once for moderators, who may always speak); the
-// connection is then offered again with it (the server replaces the old one).
+// audio: the WebRTC connection to the room. Listening needs no microphone and
+// asks for none: the first offer is recvonly. When the floor is granted the
+// microphone is asked for and the connection offered again with it (the
+// server replaces the old one; the old one plays until the new one answers).
+// Moderators, who may always speak, are asked at once.
 // The server pauses a sender without the floor with audio.send; the browser
 // then sends no RTP at all (encodings[0].active = false).
 import { $, announce } from './util.js';
@@ -21,11 +22,11 @@ class Audio {
     const c = this.conn;
     c.on('audio.recording', (m) => this.recording(m));
     c.on('audio.send', (m) => this.setSending(m.active));
-    c.on('floor.you', (m) => { if (m.state === 'granted' && this.wanted && !this.mic) this.join(true); });
+    c.on('floor.you', (m) => { if (m.state === 'granted' && this.wanted && !this.mic) this.openMic(); });
     $('btn-rec').addEventListener('click', () => this.toggleRecording());
     $('btn-audio').addEventListener('click', () => (this.pc ? this.leave() : this.join(this.isModerator())));
     $('btn-mic').addEventListener('click', () => this.toggleMic());
-    $('btn-speak').addEventListener('click', () => this.join(true));
+    $('btn-speak').addEventListener('click', () => (this.pc ? this.openMic() : this.join(true)));
     onLang(() => { this.status(this.statusKey); this.labels(); if (this.rec) this.recording({}); });
     window.rostrumAudio = this; // for tests and diagnostics
   }
@@ -87,6 +88,13 @@ class Audio {
     if (mic) this.setSending(this.sendActive);
     this.labels();
     this.ctx.modules.forEach((m) => m.render && m.render());
+  }
+
+  // The floor is granted: offer again, with the microphone.
+  async openMic() {
+    if (this.mic || this.opening) return;
+    this.opening = true;
+    try { await this.join(true); } finally { this.opening = false; }
   }
 
   // audio.send from the server: paused senders send no packets at all.
