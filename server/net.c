@@ -50,6 +50,11 @@ struct http_tx {
 	size_t sent;
 	bool too_big;
 	bool waiting;            /* the answer waits for the journal */
+	bool busy;               /* this connection's one request is being answered */
+	bool dispatched;         /* ... and was handed to the API */
+	bool ignoring;           /* a request pipelined behind it: never answered (we close) */
+	bool counted;
+	bool done;               /* the whole answer is written: close once lws flushed it */
 };
 
 struct net {
@@ -270,18 +275,44 @@ static void http_args(struct lws *wsi, struct api_request *req, char *store, siz
 	}
 }
 
+/*
+ * Every API answer carries `Connection: close` and the connection closes
+ * once it is sent: the API refuses pipelining the way RFC 9112 section 9.6
+ * allows (the client sends what it pipelined again on a new connection).
+ * Static files keep lws' own keep-alive.
+ */
 static int http_send_headers(struct lws *wsi, struct http_tx *tx)
 {
 	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
 			*end = buf + sizeof buf - 1;
 	if (lws_add_http_common_headers(wsi, (unsigned int)tx->resp.status, tx->resp.content_type,
 					tx->resp.body_len, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+					(const unsigned char *)"close", 5, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
-	lws_callback_on_writable(wsi);
 	return 0;
+}
+
+/*
+ * Writes the whole answer at once, before lws can parse anything pipelined
+ * behind the request (which would rebind the protocol and lose writability).
+ * What the socket does not take lws keeps and flushes before it closes the
+ * connection. Returns -1: the caller closes the connection.
+ */
+static int http_respond(struct lws *wsi, struct http_tx *tx)
+{
+	if (http_send_headers(wsi, tx))
+		return -1;
+	unsigned char *buf = rs_malloc(LWS_PRE + tx->resp.body_len);
+	if (tx->resp.body_len)
+		memcpy(buf + LWS_PRE, tx->resp.body, tx->resp.body_len);
+	lws_write(wsi, buf + LWS_PRE, tx->resp.body_len, LWS_WRITE_HTTP_FINAL);
+	free(buf);
+	tx->done = true;
+	return -1;
 }
 
 /* Runs the API for the current request and starts the response. */
@@ -295,6 +326,7 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 			 strcmp(method, "POST") == 0 ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)
 		rs_strlcpy(path, "/", sizeof path);
 	http_args(wsi, &req, args, sizeof args);
+	tx->dispatched = true;
 	req.body = tx->body_in.p;
 	req.body_len = tx->body_in.len;
 	if (tx->too_big) {
@@ -311,28 +343,9 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 	}
 	if (tx->resp.file) { /* lws sends it a chunk per writable callback, as static files */
 		int r = lws_serve_http_file(wsi, tx->resp.file, tx->resp.content_type, NULL, 0);
-		return r < 0 || (r > 0 && lws_http_transaction_completed(wsi)) ? -1 : 0;
+		return r != 0 ? -1 : 0; /* > 0: all sent already; one answer per connection */
 	}
-	return http_send_headers(wsi, tx);
-}
-
-static int http_writable(struct lws *wsi, struct http_tx *tx)
-{
-	unsigned char buf[LWS_PRE + 16384];
-	size_t left = tx->resp.body_len - tx->sent;
-	size_t chunk = left < sizeof buf - LWS_PRE ? left : sizeof buf - LWS_PRE;
-	bool last = chunk == left;
-	if (chunk)
-		memcpy(buf + LWS_PRE, tx->resp.body + tx->sent, chunk);
-	if (lws_write(wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
-	    (int)chunk)
-		return -1;
-	tx->sent += chunk;
-	if (!last) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return http_respond(wsi, tx);
 }
 
 /* recorder_ack_fn for deferred HTTP answers: what the software sent is durable (or never will be). */
@@ -348,8 +361,9 @@ static void http_acked(void *waiter, int status)
 		tx->resp.body = rs_strdup("storage_unavailable: the transcript store is failing\n");
 		tx->resp.body_len = strlen(tx->resp.body);
 	}
-	if (http_send_headers(tx->wsi, tx))
-		lws_set_timeout(tx->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	http_respond(tx->wsi, tx);
+	/* Outside the connection's callbacks: lws closes it (after flushing) from its own. */
+	lws_set_timeout(tx->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 static void http_tx_reset(struct net *n, struct http_tx *tx)
@@ -361,32 +375,90 @@ static void http_tx_reset(struct net *n, struct http_tx *tx)
 	memset(tx, 0, sizeof *tx);
 }
 
+/*
+ * One request per connection for the API. lws 4.1 parses what a client
+ * pipelines behind a request as soon as the first is read, rebinding the
+ * protocol (which frees its per-session data) and, after a POST, replaying
+ * the buffered request forever; and rx flow control would stop its HTTP
+ * writes too. So the transaction lives in the connection's opaque pointer,
+ * out of lws' reach; a request that arrives while one is being answered is
+ * ignored, and the answer carries `Connection: close` (http_send_headers) and
+ * closes the connection once sent: RFC 9112 section 9.6 lets the client send
+ * the rest again on a new connection.
+ */
+static struct http_tx *http_tx_of(struct lws *wsi, bool create)
+{
+	struct http_tx *tx = lws_get_opaque_user_data(wsi);
+	if (!tx && create) {
+		tx = rs_calloc(1, sizeof *tx);
+		lws_set_opaque_user_data(wsi, tx);
+	}
+	return tx;
+}
+
+static void http_tx_free(struct net *n, struct lws *wsi)
+{
+	struct http_tx *tx = http_tx_of(wsi, false);
+	if (!tx)
+		return;
+	http_tx_reset(n, tx);
+	free(tx);
+	lws_set_opaque_user_data(wsi, NULL);
+}
+
+/* LWS_CALLBACK_HTTP: a request's headers are in. */
+static int http_begin(struct net *n, struct lws *wsi)
+{
+	struct http_tx *tx = http_tx_of(wsi, true);
+	if (tx->busy) {
+		tx->ignoring = true;
+		if (!tx->counted)
+			metrics_add("rostrum_http_pipelined_refused_total", 1);
+		tx->counted = true;
+		return 0;
+	}
+	tx->busy = true;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+		return 0; /* wait for the body */
+	return http_dispatch(n, wsi, tx, "GET");
+}
+
+static void http_body(struct lws *wsi, const void *in, size_t len)
+{
+	struct http_tx *tx = http_tx_of(wsi, false);
+	if (!tx || tx->ignoring || tx->dispatched)
+		return;
+	if (tx->body_in.len + len > API_MAX_BODY)
+		tx->too_big = true;
+	else
+		rs_buf_append(&tx->body_in, in, len);
+}
+
+static int http_body_done(struct net *n, struct lws *wsi)
+{
+	struct http_tx *tx = http_tx_of(wsi, false);
+	if (!tx || tx->ignoring || tx->dispatched)
+		return 0;
+	return http_dispatch(n, wsi, tx, "POST");
+}
+
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len)
 {
 	struct net *n = lws_context_user(lws_get_context(wsi));
-	struct http_tx *tx = user;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		http_tx_reset(n, tx);
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
-			return 0; /* wait for the body */
-		return http_dispatch(n, wsi, tx, "GET");
+		return http_begin(n, wsi);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (tx->body_in.len + len > API_MAX_BODY)
-			tx->too_big = true;
-		else
-			rs_buf_append(&tx->body_in, in, len);
+		http_body(wsi, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return http_dispatch(n, wsi, tx, "POST");
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return tx->resp.content_type && !tx->waiting && !tx->resp.file ? http_writable(wsi, tx)
-									       : 0;
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		return http_body_done(n, wsi);
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		return -1; /* a recording download: one answer per connection, as the API */
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (tx) /* NULL when a WebSocket upgrade took the connection before any HTTP state */
-			http_tx_reset(n, tx);
+	case LWS_CALLBACK_WSI_DESTROY:
+		http_tx_free(n, wsi);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		/* A WebSocket without our subprotocol lands on the default protocol. */
@@ -878,7 +950,7 @@ static void begin_shutdown(struct net *n)
 /* ---- setup ----------------------------------------------------------------- */
 
 static const struct lws_protocols protocols[] = {
-	{ "http", cb_http, sizeof(struct http_tx), 0, 0, NULL, 0 },
+	{ "http", cb_http, 0, 0, 0, NULL, 0 }, /* state: http_tx_of() */
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
 	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
@@ -1067,7 +1139,7 @@ int net_run(struct rs_config *cfg)
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(getenv("RS_LWS_LOG") ? atoi(getenv("RS_LWS_LOG")) : LLL_ERR, NULL);
 	if (create_context(n)) {
 		fprintf(stderr, "rostrum: cannot listen on %s:%d\n", cfg->listen_host, cfg->port);
 		teardown(n);
