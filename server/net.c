@@ -4,6 +4,7 @@
 #include "jwriter.h"
 #include "metrics.h"
 #include "recorder.h"
+#include "revoke.h"
 #include "tcplink.h"
 #include "udpbatch.h"
 #include "token.h"
@@ -17,6 +18,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #define WS_SUBPROTOCOL "rostrum.v1"
 #define LAG_PERIOD_MS 250
 #define SHUTDOWN_GRACE_MS 2000
+#define HOUSEKEEPING_MS 1000     /* revocation list poll and idle WebSocket sweep */
 
 #ifndef ROSTRUM_WEBROOT
 #define ROSTRUM_WEBROOT "web-client"
@@ -39,6 +43,8 @@ struct ws_conn {
 	bool rx_discard;         /* the current message went over the limit */
 	int close_code;          /* non-zero: close once the queue is flushed */
 	char close_reason[64];
+	int64_t heard_ms;        /* last frame or pong received (idle timeout) */
+	bool ping_due;           /* quiet for a while: ask for a pong (browsers answer by themselves) */
 	struct lws_dll2 node;    /* in net.conns */
 };
 
@@ -83,13 +89,16 @@ struct net {
 	struct lws_dll2_owner conns;
 	lws_sorted_usec_list_t lag_sul;
 	int64_t lag_due_ms;
+	lws_sorted_usec_list_t house_sul;
+	revoke_list *revoked;    /* owned: DIR/revoked as last read */
+	char iface[INET6_ADDRSTRLEN]; /* the listen address, numeric */
 	int64_t wall_base_ms, mono_base_ms;
 	bool stopping;
 	int64_t stop_deadline;
 };
 
 static struct net *the_net;           /* for the signal handler only */
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_hup;
 
 /* Server time: wall-clock based but advancing monotonically. */
 static int64_t net_now(const struct net *n)
@@ -144,6 +153,16 @@ static int ws_writable(struct net *n, struct ws_conn *c)
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
+	if (c->ping_due) {
+		/* lws 4.1 tells us of a pong only when it carries a payload */
+		unsigned char ping[LWS_PRE + 4] = { [LWS_PRE] = 'i', 'd', 'l', 'e' };
+		c->ping_due = false;
+		if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
+			return -1;
+		if (c->q_len)
+			lws_callback_on_writable(c->wsi);
+		return 0;
+	}
 	if (!c->q_len)
 		return 0;
 	rs_msg *m = c->queue[c->q_head];
@@ -165,6 +184,7 @@ static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
 {
 	memset(c, 0, sizeof *c);
 	c->wsi = wsi;
+	c->heard_ms = rs_mono_ms();
 	c->queue = rs_calloc((size_t)n->cfg->limits.send_queue, sizeof *c->queue);
 	lws_dll2_add_tail(&c->node, &n->conns);
 	if (n->stopping) {
@@ -194,6 +214,7 @@ static void ws_closed(struct net *n, struct ws_conn *c)
 static void ws_receive(struct net *n, struct ws_conn *c, const void *in, size_t len)
 {
 	struct lws *wsi = c->wsi;
+	c->heard_ms = rs_mono_ms();
 	if (!c->hc || c->close_code)
 		return;
 	if (lws_is_first_fragment(wsi)) {
@@ -211,7 +232,7 @@ static void ws_receive(struct net *n, struct ws_conn *c, const void *in, size_t 
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) || c->rx_discard)
 		return;
 	if (lws_frame_is_binary(wsi))
-		hub_conn_error(n->hub, c->hc, "bad_message", "signaling messages are JSON text");
+		hub_conn_binary(n->hub, c->hc, net_now(n));
 	else
 		hub_conn_input(n->hub, c->hc, c->rx.p ? c->rx.p : "", c->rx.len, net_now(n));
 	c->rx.len = 0;
@@ -228,6 +249,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		ws_receive(n, c, in, len);
+		break;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		c->heard_ms = rs_mono_ms(); /* a browser answers our pings by itself */
 		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writable(n, c);
@@ -928,6 +952,82 @@ static void lag_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 }
 
+/* Ends the connections that joined with a token now on the revocation list. */
+static void close_revoked(struct net *n)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&n->conns)) {
+		struct ws_conn *c = lws_container_of(d, struct ws_conn, node);
+		const char *id = hub_conn_token_id(c->hc);
+		if (id && !c->close_code && revoke_has(n->revoked, id)) {
+			rs_log(RS_LOG_INFO, "token %s revoked: closing its connection", id);
+			metrics_add("rostrum_revoked_closes_total", 1);
+			hub_conn_error(n->hub, c->hc, "token_revoked", "the join token was revoked");
+			io_close(n, c, HUB_CLOSE_REVOKED, "token revoked");
+		}
+	} lws_end_foreach_dll(d);
+}
+
+/* Rereads DIR/revoked when it changed (one stat() otherwise). */
+static void refresh_revocations(struct net *n)
+{
+	int rc = revoke_refresh(n->revoked);
+	if (rc < 0) {
+		static int warned;
+		if (!warned++)
+			rs_log(RS_LOG_WARN, "%s/%s: %s (the last good list stays in force)",
+			       n->cfg->data_dir, REVOKE_FILE, revoke_strerror(rc));
+		return;
+	}
+	if (rc == 1) {
+		rs_log(RS_LOG_INFO, "revocation list: %zu tokens", revoke_count(n->revoked));
+		close_revoked(n);
+	}
+}
+
+/*
+ * Pings WebSockets quiet for a third of idle_timeout_s, and closes those that
+ * sent nothing, not even the pong every browser answers by itself, for all of it.
+ */
+static void close_idle(struct net *n)
+{
+	int64_t limit = (int64_t)n->cfg->limits.idle_timeout_s * 1000, now = rs_mono_ms();
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&n->conns)) {
+		struct ws_conn *c = lws_container_of(d, struct ws_conn, node);
+		if (!c->close_code && now - c->heard_ms > limit / 3 && !c->ping_due) {
+			c->ping_due = true;
+			lws_callback_on_writable(c->wsi);
+		}
+		if (!c->close_code && now - c->heard_ms > limit) {
+			metrics_add("rostrum_idle_closes_total", 1);
+			io_close(n, c, HUB_CLOSE_IDLE, "idle timeout");
+			/* a peer that does not read either never takes the close frame */
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+		}
+	} lws_end_foreach_dll(d);
+}
+
+static void housekeeping(lws_sorted_usec_list_t *sul)
+{
+	struct net *n = lws_container_of(sul, struct net, house_sul);
+	refresh_revocations(n);
+	close_idle(n);
+	lws_sul_schedule(n->ctx, 0, &n->house_sul, housekeeping, HOUSEKEEPING_MS * LWS_US_PER_MS);
+}
+
+static bool is_revoked(void *ctx, const char *id)
+{
+	struct net *n = ctx;
+	return revoke_has(n->revoked, id);
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
+	if (the_net && the_net->ctx)
+		lws_cancel_service(the_net->ctx);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -1012,7 +1112,7 @@ static int create_context(struct net *n)
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.port = n->cfg->port;
-	info.iface = n->cfg->listen_host;
+	info.iface = n->iface[0] ? n->iface : NULL;
 	info.protocols = protocols;
 	info.mounts = mounts;
 	info.user = n;
@@ -1031,6 +1131,40 @@ static int create_context(struct net *n)
 		return -1;
 	n->vhost = lws_create_vhost(n->ctx, &info);
 	return n->vhost ? 0 : -1;
+}
+
+/*
+ * The listen address as a number lws binds exactly. lws treats an address it
+ * cannot bind as "any", so an address this host does not have is refused
+ * here, before anything listens. A wildcard host listens on every address.
+ */
+static int resolve_listen(struct net *n, char *err, size_t errlen)
+{
+	const char *host = n->cfg->listen_host;
+	if (!host || !host[0] || strcmp(host, "*") == 0)
+		return 0;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE }, *ai;
+	int rc = getaddrinfo(host, NULL, &hints, &ai);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s is not an address or host name (%s)", host, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	const void *addr = ai->ai_family == AF_INET6
+		? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+		: (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	inet_ntop(ai->ai_family, addr, n->iface, sizeof n->iface);
+	freeaddrinfo(ai);
+	if (!ok) {
+		snprintf(err, errlen, "%s is not an address of this host (%s)", host, strerror(e));
+		return -1;
+	}
+	return 0;
 }
 
 /* Starts the journal writer (before any lws state exists: it forks) and recovers journals. */
@@ -1069,7 +1203,10 @@ static void serve(struct net *n)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	struct sigaction hup = { .sa_handler = on_hup };
+	sigaction(SIGHUP, &hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	lws_sul_schedule(n->ctx, 0, &n->house_sul, housekeeping, HOUSEKEEPING_MS * LWS_US_PER_MS);
 	metrics_set("rostrum_loop_lag_ms", 0);
 	metrics_set("rostrum_loop_lag_max_ms", 0);
 	n->lag_due_ms = rs_mono_ms() + LAG_PERIOD_MS;
@@ -1078,12 +1215,17 @@ static void serve(struct net *n)
 	print_banner(n);
 	while (lws_service(n->ctx, 0) >= 0) {
 		after_pass(n);
+		if (got_hup) {
+			got_hup = 0;
+			refresh_revocations(n);
+		}
 		if (got_signal && !n->stopping)
 			begin_shutdown(n);
 		if (n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline))
 			break;
 	}
 	lws_sul_cancel(&n->lag_sul);
+	lws_sul_cancel(&n->house_sul);
 	lws_sul_cancel(&n->hub_sul);
 	lws_sul_cancel(&n->tcp_sul);
 }
@@ -1101,6 +1243,8 @@ static int teardown(struct net *n)
 		rc = 1;
 	}
 	recorder_destroy(n->rec);
+	token_set_revocation_check(NULL, NULL);
+	revoke_destroy(n->revoked);
 	the_net = NULL;
 	free(n);
 	return rc;
@@ -1125,11 +1269,28 @@ int net_run(struct rs_config *cfg)
 	n->tcp_fd = -1;
 	n->wall_base_ms = rs_wall_ms();
 	n->mono_base_ms = rs_mono_ms();
+	char err[512];
+	if (resolve_listen(n, err, sizeof err)) {
+		fprintf(stderr, "rostrum: cannot listen on %s:%d: %s\n", cfg->listen_host, cfg->port,
+			err);
+		free(n);
+		return 2;
+	}
 	if (token_secret_load(cfg->data_dir, n->secret) != TOKEN_OK) {
 		fprintf(stderr, "rostrum: cannot use data directory %s\n", cfg->data_dir);
 		free(n);
 		return 2;
 	}
+	n->revoked = revoke_create(cfg->data_dir);
+	int rrc = revoke_refresh(n->revoked);
+	if (rrc < 0) { /* a server must not start accepting tokens it was told to refuse */
+		fprintf(stderr, "rostrum: %s/%s: %s\n", cfg->data_dir, REVOKE_FILE,
+			revoke_strerror(rrc));
+		revoke_destroy(n->revoked);
+		free(n);
+		return 2;
+	}
+	token_set_revocation_check(is_revoked, n);
 	if (start_journal(n)) {
 		teardown(n);
 		return 2;
