@@ -320,11 +320,14 @@ static int http_send_headers(struct lws *wsi, struct http_tx *tx)
 	return 0;
 }
 
+#define HTTP_SEND_TIMEOUT_S 300 /* a big export to a slow phone; then the connection goes */
+
 /*
  * Writes the whole answer at once, before lws can parse anything pipelined
  * behind the request (which would rebind the protocol and lose writability).
- * What the socket does not take lws keeps and flushes before it closes the
- * connection. Returns -1: the caller closes the connection.
+ * Returns -1 when it is all sent (the caller closes the connection), or 0
+ * when lws keeps part of it: the writable callback after lws has sent the
+ * rest closes the connection then.
  */
 static int http_respond(struct lws *wsi, struct http_tx *tx)
 {
@@ -333,10 +336,14 @@ static int http_respond(struct lws *wsi, struct http_tx *tx)
 	unsigned char *buf = rs_malloc(LWS_PRE + tx->resp.body_len);
 	if (tx->resp.body_len)
 		memcpy(buf + LWS_PRE, tx->resp.body, tx->resp.body_len);
-	lws_write(wsi, buf + LWS_PRE, tx->resp.body_len, LWS_WRITE_HTTP_FINAL);
+	int w = lws_write(wsi, buf + LWS_PRE, tx->resp.body_len, LWS_WRITE_HTTP_FINAL);
 	free(buf);
 	tx->done = true;
-	return -1;
+	if (w < 0 || !lws_partial_buffered(wsi))
+		return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, HTTP_SEND_TIMEOUT_S);
+	lws_callback_on_writable(wsi);
+	return 0;
 }
 
 /* Runs the API for the current request and starts the response. */
@@ -385,9 +392,9 @@ static void http_acked(void *waiter, int status)
 		tx->resp.body = rs_strdup("storage_unavailable: the transcript store is failing\n");
 		tx->resp.body_len = strlen(tx->resp.body);
 	}
-	http_respond(tx->wsi, tx);
-	/* Outside the connection's callbacks: lws closes it (after flushing) from its own. */
-	lws_set_timeout(tx->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	/* Outside the connection's callbacks: lws closes it from its own. */
+	if (http_respond(tx->wsi, tx))
+		lws_set_timeout(tx->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 static void http_tx_reset(struct net *n, struct http_tx *tx)
@@ -478,6 +485,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_body_done(n, wsi);
+	case LWS_CALLBACK_HTTP_WRITEABLE: /* lws has sent what it kept of an answer */
+		return http_tx_of(wsi, false) && http_tx_of(wsi, false)->done ? -1 : 0;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		return -1; /* a recording download: one answer per connection, as the API */
 	case LWS_CALLBACK_CLOSED_HTTP:
