@@ -1,7 +1,9 @@
 """Hostile clients against the real binary, with a well-behaved participant beside them.
 
 Every case runs while a bystander pings every 200 ms: none of its round trips
-may take more than 100 ms, and after each case the server's resident memory
+may take more than 100 ms (less the time the server and the bystander spent
+runnable but waiting for a CPU of this shared machine, as /proc/PID/schedstat
+counts it), and after each case the server's resident memory
 and open descriptors (from /proc) must stay within bounds of their baseline.
 Each numbered case is a defect of issue 10 and fails on the code before its fix.
 """
@@ -40,7 +42,11 @@ BYSTANDER = r"""
 import asyncio, json, sys, time
 import websockets
 
-async def main(url):
+def waited(pid):  # ns this process spent runnable but not running (waiting for a CPU)
+    with open("/proc/%s/schedstat" % pid) as f:
+        return int(f.read().split()[1])
+
+async def main(url, server_pid):
     async with websockets.connect(url, subprotocols=["rostrum.v1"]) as ws:
         await ws.send(json.dumps({"type": "join", "id": 0, "room": "plenary",
                                   "name": "Bystander"}))
@@ -49,18 +55,20 @@ async def main(url):
         print("ready", flush=True)
         i = 1
         while True:
-            t = time.monotonic()
+            w0, s0, t = waited(server_pid), waited("self"), time.monotonic()
             await ws.send(json.dumps({"type": "ping", "id": i}))
             while True:
                 m = json.loads(await asyncio.wait_for(ws.recv(), 5))
                 if m.get("re") == i:
                     break
+            rtt = time.monotonic() - t
             assert m["type"] == "result", m
-            print("%.6f" % (time.monotonic() - t), flush=True)
+            print("%.6f %.6f" % (rtt, ((waited(server_pid) - w0) + (waited("self") - s0)) / 1e9),
+                  flush=True)
             i += 1
             await asyncio.sleep(0.2)
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
@@ -71,14 +79,16 @@ class Bystander(threading.Thread):
         super().__init__(daemon=True)
         self.rtts = []
         self.errors = []
-        self.proc = subprocess.Popen([sys.executable, "-c", BYSTANDER, server.ws_url],
+        self.proc = subprocess.Popen([sys.executable, "-c", BYSTANDER, server.ws_url,
+                                      str(server.proc.pid)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "ready", self.proc.stderr.read()
         self.start()
 
     def run(self):
         for line in self.proc.stdout:
-            self.rtts.append(float(line))
+            rtt, queued = map(float, line.split())
+            self.rtts.append((rtt, queued))
         self.errors.append("the bystander stopped: " + self.proc.stderr.read()[-2000:])
 
     def take(self):
@@ -112,7 +122,12 @@ class Env:
             time.sleep(0.05)  # a quick case may fall between two pings
         rtts = self.bystander.take()
         assert rtts, "%s: the bystander got no pong" % what
-        assert max(rtts) <= MAX_RTT_S, "%s: bystander waited %.0f ms" % (what, max(rtts) * 1000)
+        # A shared machine may keep the server or the bystander off every CPU for a while:
+        # that time (from /proc/PID/schedstat) is the host's, not the server's.
+        worst = max(rtts, key=lambda r: r[0] - r[1])
+        assert worst[0] - worst[1] <= MAX_RTT_S, (
+            "%s: bystander waited %.0f ms, %.0f ms of it for a CPU" % (
+                what, worst[0] * 1000, worst[1] * 1000))
         deadline = time.monotonic() + 3
         while True:  # closed connections go away within a loop pass or two
             rss, fds = proc_usage(self.server.proc.pid)
