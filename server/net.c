@@ -488,7 +488,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_HTTP_WRITEABLE: /* lws has sent what it kept of an answer */
 		return http_tx_of(wsi, false) && http_tx_of(wsi, false)->done ? -1 : 0;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-		return -1; /* a recording download: one answer per connection, as the API */
+		if (http_tx_of(wsi, false))
+			return -1; /* a recording download: one answer per connection, as the API */
+		/* a static file: lws keeps the connection for the next GET */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_WSI_DESTROY:
 		http_tx_free(n, wsi);
