@@ -13,8 +13,8 @@
 #define STATIC_MAX_FILES 256
 #define STATIC_MAX_FILE (4u << 20)  /* a client file larger than this is a mistake */
 #define STATIC_MAX_DEPTH 4
-#define STATIC_CHUNK 16384
 
+/* Each body sits LWS_PRE bytes into its allocation, so lws_write() can take it as it is. */
 struct static_file {
 	char *path;              /* "/js/app.js" */
 	const char *type;
@@ -65,7 +65,7 @@ static unsigned char *gzip_of(const unsigned char *buf, size_t len, size_t *out_
 	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
 		return NULL;
 	size_t cap = deflateBound(&z, (uLong)len);
-	unsigned char *out = malloc(cap);
+	unsigned char *mem = malloc(LWS_PRE + cap), *out = mem ? mem + LWS_PRE : NULL;
 	z.next_in = (unsigned char *)buf;
 	z.avail_in = (uInt)len;
 	z.next_out = out;
@@ -74,7 +74,7 @@ static unsigned char *gzip_of(const unsigned char *buf, size_t len, size_t *out_
 	*out_len = z.total_out;
 	deflateEnd(&z);
 	if (rc != Z_STREAM_END || *out_len >= len) {
-		free(out);
+		free(mem);
 		return NULL;
 	}
 	return out;
@@ -106,11 +106,13 @@ static int read_all(const char *file, unsigned char **buf, size_t *len)
 		return -1;
 	}
 	*len = (size_t)st.st_size;
-	*buf = malloc(*len ? *len : 1);
-	size_t got = *buf ? fread(*buf, 1, *len, f) : 0;
+	unsigned char *mem = malloc(LWS_PRE + *len);
+	*buf = mem ? mem + LWS_PRE : NULL;
+	size_t got = mem ? fread(*buf, 1, *len, f) : 0;
 	fclose(f);
 	if (got != *len) {
-		free(*buf);
+		free(mem);
+		*buf = NULL;
 		return -1;
 	}
 	return 0;
@@ -184,8 +186,8 @@ void static_site_destroy(static_site *s)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->files[i].path);
-		free(s->files[i].raw);
-		free(s->files[i].gz);
+		free(s->files[i].raw ? s->files[i].raw - LWS_PRE : NULL);
+		free(s->files[i].gz ? s->files[i].gz - LWS_PRE : NULL);
 	}
 	free(s);
 }
@@ -284,6 +286,23 @@ static const char *copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *b
 	return lws_hdr_copy(wsi, buf, cap, tok) > 0 ? buf : NULL;
 }
 
+/*
+ * The whole body goes out at once, from the request's own callback (lws
+ * keeps what the socket does not take yet): lws 4.1 parses a pipelined
+ * request as soon as this one is read, so an answer spread over writable
+ * callbacks could be interleaved with the next one's.
+ */
+static int write_body(struct lws *wsi, const struct static_answer *a)
+{
+	unsigned char small[LWS_PRE + 64];
+	unsigned char *body = (unsigned char *)a->body;
+	if (a->status != 200) { /* the short error texts live without headroom */
+		memcpy(small + LWS_PRE, a->body, a->body_len);
+		body = small + LWS_PRE;
+	}
+	return lws_write(wsi, body, a->body_len, LWS_WRITE_HTTP_FINAL) < (int)a->body_len ? -1 : 0;
+}
+
 static int send_headers(struct lws *wsi, struct static_tx *tx)
 {
 	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
@@ -311,10 +330,9 @@ static int send_headers(struct lws *wsi, struct static_tx *tx)
 		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
-	if (a->head || a->status == 304)
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	lws_callback_on_writable(wsi);
-	return 0;
+	if (!a->head && a->status != 304 && write_body(wsi, a))
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static int start(const static_site *site, struct lws *wsi, struct static_tx *tx)
@@ -335,27 +353,6 @@ static int start(const static_site *site, struct lws *wsi, struct static_tx *tx)
 	return send_headers(wsi, tx);
 }
 
-static int write_more(struct lws *wsi, struct static_tx *tx)
-{
-	unsigned char buf[LWS_PRE + STATIC_CHUNK];
-	if (!tx->a.body || tx->a.head)
-		return 0;
-	size_t left = tx->a.body_len - tx->sent;
-	size_t chunk = left < STATIC_CHUNK ? left : STATIC_CHUNK;
-	bool last = chunk == left;
-	memcpy(buf + LWS_PRE, tx->a.body + tx->sent, chunk);
-	if (lws_write(wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
-	    (int)chunk)
-		return -1;
-	tx->sent += chunk;
-	if (!last) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	tx->a.body = NULL;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
 int static_http(const static_site *site, struct lws *wsi, enum lws_callback_reasons reason,
 		struct static_tx *tx, void *in, size_t len)
 {
@@ -365,8 +362,6 @@ int static_http(const static_site *site, struct lws *wsi, enum lws_callback_reas
 	case LWS_CALLBACK_HTTP_BODY:
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return 0; /* a POST to a file was answered 405 already; its body is dropped */
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return write_more(wsi, tx);
 	default:
 		return lws_callback_http_dummy(wsi, reason, tx, in, len);
 	}
