@@ -101,7 +101,6 @@ export class Captions {
       s.replaceChildren(...[...this.tracks.keys()].map((l) => el('option', { value: l, lang: l, text: `${this.langName(l)} (${l})` })));
       if (keep) s.value = keep;
     }
-    $('cap-track').disabled = this.tracks.size < 2 && false;
   }
 
   onCaption(m) {
@@ -126,8 +125,10 @@ export class Captions {
   lineText(m) {
     const frag = document.createDocumentFragment();
     if (m.speaker) {
-      const g = m.speaker.group ? ` (${group(m.speaker.group)})` : '';
-      frag.append(el('span', { class: 'who', text: `${m.speaker.name}${g}: ` }));
+      // Names and translated group names keep their own direction inside the line.
+      frag.append(el('span', { class: 'who' }, el('bdi', { text: m.speaker.name }),
+        m.speaker.group ? ' (' : '', m.speaker.group ? el('bdi', { text: group(m.speaker.group) }) : '',
+        m.speaker.group ? ')' : '', ': '));
     }
     frag.append(m.text);
     return frag;

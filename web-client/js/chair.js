@@ -201,7 +201,7 @@ class Chair {
     return el('li', { dataset: { request: it.request } },
       el('div', { class: 'who' }, pos ? el('span', { class: 'pos', text: `${pos}.` }) : null, ' ',
         el('strong', { text: it.who.name }), ' ', el('span', { class: 'meta', text: whoMeta(it.who) })),
-      it.topic ? el('div', { class: 'topic', text: `“${it.topic}”` }) : null,
+      it.topic ? el('div', { class: 'topic', dir: 'auto', text: `“${it.topic}”` }) : null,
       el('div', { class: 'meta small', text: t('queue.waiting', { time: fmtTime(it.waiting_ms || 0) }) }),
       el('div', { class: 'actions' }, ...actions));
   }
@@ -303,7 +303,7 @@ class Chair {
         acts.push(b('written.dismiss', 'dismiss', 'written-dismiss', 'written.dismiss'));
         return el('li', { dataset: { written: it.written } },
           el('div', {}, el('strong', { text: name }), ' ', el('span', { class: 'state', text: `[${t('wstate.' + it.state)}]` })),
-          el('div', { class: 'wtext', text: it.text }), el('div', { class: 'actions' }, ...acts));
+          el('div', { class: 'wtext', dir: 'auto', text: it.text }), el('div', { class: 'actions' }, ...acts));
       }));
     });
     this.ctx.guard($('moderator-panel'));

@@ -26,7 +26,7 @@ class Participant {
     c.on('written.event', (m) => this.onWritten(m));
     this.bind();
     setInterval(() => this.tick(), 1000);
-    onLang(() => this.render());
+    onLang(() => { this.render(); this.renderWritten(); });
     $('you-panel').hidden = !this.canRequest;
     $('public-queue').hidden = false;
   }
@@ -217,7 +217,7 @@ class Participant {
 
   renderWritten() {
     $('my-written').replaceChildren(...this.mine.slice(-5).map((w) => el('li', { dataset: { written: w.written } },
-      el('span', { class: 'state', text: `[${t('wstate.' + w.state)}] ` }), el('span', { class: 'wtext', text: w.text }),
+      el('span', { class: 'state', text: `[${t('wstate.' + w.state)}] ` }), el('span', { class: 'wtext', dir: 'auto', text: w.text }),
       w.state === 'queued' ? el('button', { type: 'button', class: 'small-btn', dataset: { testid: 'written-withdraw' },
         'aria-label': `${t('written.withdraw')} — ${w.text.slice(0, 40)}`,
         onclick: () => this.act('written.withdraw', { written: w.written }) }, t('written.withdraw')) : '')));
