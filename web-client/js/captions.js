@@ -20,7 +20,7 @@ export class Captions {
     ctx.conn.on('caption', (m) => this.onCaption(m));
     this.bind();
     this.applySettings();
-    onLang(() => { this.renderTrackPicker(); this.rebuild(); });
+    onLang(() => { this.renderTrackPicker(); this.rebuild(); if (!$('transcript-panel').hidden) this.renderTranscript(); this.renderExports(); });
   }
 
   loadSettings() {
