@@ -138,6 +138,10 @@ test('a full session, the chair on the keyboard alone', async () => {
   await zoe.locator('#room-view').waitFor({ state: 'visible' });
   assert.equal(await zoe.getByTestId('caption-track').inputValue(), 'fr');
   await cap.screenshot({ path: out + 'session-captioner.png' });
+  // Hand-over: the console pauses and the roster tells the partner and the chair.
+  await cap.getByTestId('caption-handover').click();
+  assert.equal(await input.isDisabled(), true);
+  await chair.waitForFunction(() => document.querySelector('[data-testid="roster"]').textContent.includes('standing by'));
 
   // The transcript so far, downloaded as text.
   await zoe.getByTestId('view-transcript').click();
