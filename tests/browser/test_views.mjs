@@ -125,6 +125,42 @@ test('targets are at least 24 px and the focus ring is visible', async () => {
   assert.equal(ring, '3px');
 });
 
+test('the chair with 31 hands up still sees everything on a laptop screen', async () => {
+  const crowd = await browser.newPage();
+  await crowd.goto(`${server.base}/?room=plenary`);
+  // 31 more people, each on their own WebSocket from one page, raise their hands.
+  await crowd.evaluate(async (n) => {
+    const groups = ['government', 'private_sector', 'civil_society', 'technical_community', 'academia'];
+    const one = (i) => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://${location.host}/ws`, 'rostrum.v1');
+      let id = 0;
+      const send = (type, f) => ws.send(JSON.stringify({ type, id: ++id, ...f }));
+      ws.onopen = () => send('join', { room: 'plenary', name: `Delegate ${i + 1}`, attrs: { group: groups[i % 5], onsite: i % 2 === 0 } });
+      ws.onmessage = (e) => {
+        const m = JSON.parse(e.data);
+        if (m.type === 'result' && m.re === 1) send('floor.request', { topic: `Point ${i + 1}` });
+        else if (m.type === 'result' && m.re === 2) resolve();
+        else if (m.type === 'error') reject(new Error(m.message));
+      };
+      (window.crowd = window.crowd || []).push(ws);
+    });
+    await Promise.all(Array.from({ length: n }, (_, i) => one(i)));
+  }, 31);
+  const chair = pages.chair;
+  await chair.setViewportSize({ width: 1366, height: 768 });
+  await chair.getByTestId('lang-select').selectOption('en');
+  await chair.getByTestId('floor-pending').getByText('Delegate 31').waitFor();
+  const r = await chair.evaluate(() => {
+    const b = document.querySelector('[data-testid="grant-next"]').getBoundingClientRect();
+    const h = document.querySelector('[data-testid="floor-holders"]').getBoundingClientRect();
+    return { w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight, grant: b.bottom, holders: h.top };
+  });
+  assert.ok(r.w <= 1366 && r.h <= 768, `the page is ${r.w}x${r.h}`);
+  assert.ok(r.grant <= 768 && r.holders <= 768, JSON.stringify(r));
+  await chair.screenshot({ path: `${shots}chair-crowd-desktop-en.png` });
+  await crowd.close();
+});
+
 test('the captions-only view loads in under 60 KB', async () => {
   const p = await browser.newPage();
   let bytes = 0;

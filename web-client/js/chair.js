@@ -240,7 +240,7 @@ class Chair {
         () => this.act('floor.resume', { request: it.request })),
       this.denyBtn(it)])));
     const n = this.openCount();
-    $('queue-count').textContent = `(${queue.length})`;
+    $('queue-count').textContent = `(${n})`;
     $('queue-empty').hidden = queue.length + pending.length + held.length > 0;
     $('btn-clear').disabled = n === 0;
   }
