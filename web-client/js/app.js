@@ -115,11 +115,11 @@ async function join() {
   $('room-title').textContent = '— ' + snap.room.title;
   document.title = `${snap.room.title} — Rostrum`;
   ctx.baseTitle = document.title;
+  setStatus(t('conn.as', { name: state.you.name, role: t('role.' + state.you.role) }));
+  await loadRole(); // the room is shown once its role's modules are there: no half-built view
   $('join-view').hidden = true;
   $('room-view').hidden = false;
   $('view-nav').hidden = false;
-  setStatus(t('conn.as', { name: state.you.name, role: t('role.' + state.you.role) }));
-  await loadRole();
   for (const e of document.querySelectorAll('#room-view .error')) e.textContent = ''; // errors of the offline period
   setOnline(true);
   renderRoster();
