@@ -30,6 +30,7 @@ struct config_limits {
 	int rate_per_sec;       /* sustained signaling messages per connection */
 	int rate_burst;
 	int send_queue;         /* queued outgoing messages per connection before it is dropped */
+	int resume_grace_s;     /* a dropped member keeps its place this long (resumption) */
 };
 
 struct config_rtc {

@@ -103,6 +103,8 @@ int hub_record(hub *h, struct hroom *hr, json_t *rec, recorder_ack_fn fn, void *
 static void room_record_cb(void *ctx, room *r, json_t *rec)
 {
 	hub *h = ctx;
+	if (hub_resume_quiet(h))
+		return; /* members restored after a restart are in the journal already */
 	struct hroom *hr = hub_hroom(h, room_id(r));
 	if (hr && hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
 		rs_log(RS_LOG_WARN, "room %s: a %s record was not journaled", room_id(r),
@@ -189,6 +191,7 @@ hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct
 	size_t n;
 	recorder_rooms(rec, &n, names, RS_ARRAY_LEN(names));
 	hub_caption_recover(rec, names, n);
+	hub_resume_init(h);
 	return h;
 }
 
@@ -196,6 +199,7 @@ void hub_destroy(hub *h)
 {
 	if (!h)
 		return;
+	hub_resume_free(h);
 	for (size_t i = 0; i < h->n_rooms; i++) {
 		hub_mix_room_free(h, h->rooms[i]);
 		room_destroy(h->rooms[i]->room);
@@ -258,6 +262,7 @@ static void leave_room(hub *h, hub_conn *c, int64_t now)
 	hub_media_drop(h, c);
 	hub_caption_left(h, hr, m, now);
 	uint32_t pid = m->pid;
+	hub_resume_left(h, pid);
 	room_leave(hr->room, m, now);
 	c->hr = NULL;
 	c->member = NULL;
@@ -266,10 +271,20 @@ static void leave_room(hub *h, hub_conn *c, int64_t now)
 		hub_mix_room_empty(h, hr, now);
 }
 
+void hub_leave_room(hub *h, hub_conn *c, int64_t now)
+{
+	leave_room(h, c, now);
+}
+
 void hub_conn_closed(hub *h, hub_conn *c, int64_t now)
 {
 	if (!c)
 		return;
+	if (hub_resume_detach(h, c, now)) { /* the member waits for a resume (hub_resume.c) */
+		assert(h->n_conns > 0);
+		h->n_conns--;
+		return;
+	}
 	leave_room(h, c, now);
 	drop_pending(h, c);
 	assert(h->n_conns > 0);
@@ -418,6 +433,10 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 {
 	if (c->hr)
 		return fail(rep, "already_joined", "leave room '%s' first", room_id(c->hr->room));
+	if (json_object_get(req, "resume"))
+		return hub_resume_join(h, c, req, now, rep);
+	if (hub_resume_read_after(h, req, rep))
+		return -1;
 	const char *name = json_string_value(json_object_get(req, "room"));
 	if (!name || !token_room_id_valid(name))
 		return bad_field(rep, "room", "must be a room id");
@@ -441,6 +460,7 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 	hub_caption_joined(h, c, now, rep->data);
 	json_object_set_new(rep->data, "recording", hub_mix_snapshot(hr));
 	rep->after = hub_caption_after_join;
+	hub_resume_joined(h, c, now, rep);
 	return 0;
 }
 
@@ -459,6 +479,7 @@ static int h_presence(hub *h, hub_conn *c, json_t *req, int64_t now, struct repl
 	if (bad)
 		return bad_field(rep, bad, "is not a valid attribute");
 	room_set_attrs(c->hr->room, c->member, &a);
+	hub_resume_presence(h, c, now);
 	hub_floor_updated(h, c, now);
 	return 0;
 }
@@ -565,6 +586,8 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 int64_t hub_next_deadline(const hub *h)
 {
 	int64_t due = hub_media_deadline(h);
+	if (hub_resume_deadline(h) < due)
+		due = hub_resume_deadline(h);
 	for (size_t i = 0; i < h->n_rooms; i++) {
 		struct hroom *hr = h->rooms[i];
 		int64_t f = floor_next_deadline(hr->floor);
@@ -583,6 +606,8 @@ void hub_tick(hub *h, int64_t now)
 {
 	if (hub_media_deadline(h) <= now)
 		hub_media_tick(h, now);
+	if (hub_resume_deadline(h) <= now)
+		hub_resume_tick(h, now);
 	for (size_t i = 0; i < h->n_rooms; i++) {
 		struct hroom *hr = h->rooms[i];
 		if (floor_next_deadline(hr->floor) <= now)

@@ -155,6 +155,64 @@ static void send_backlog(hub *h, hub_conn *c, int64_t now)
 		hub_send(h, c, caption_msg(list[i]));
 }
 
+/* A journaled final as the caption event it was (new reference). */
+static json_t *event_of_record(json_t *rec)
+{
+	json_t *o = json_pack("{s:s, s:s}", "type", "caption", "kind", "final");
+	const char *keys[] = { "seq", "lang", "text", "t", "speaker", "captioner", "captioner_id" };
+	for (size_t i = 0; i < RS_ARRAY_LEN(keys); i++)
+		json_object_set(o, keys[i], json_object_get(rec, keys[i]) ? json_object_get(rec, keys[i])
+									  : json_null());
+	return o;
+}
+
+/* Sends the journaled finals with after < seq < before (before 0: no bound), the latest BACKLOG_MAX. */
+static void send_journaled(hub *h, hub_conn *c, uint64_t after, uint64_t before)
+{
+	json_t *records = recorder_records(h->rec, room_id(c->hr->room));
+	size_t n = json_array_size(records), first = n, count = 0;
+	for (size_t i = n; i-- > 0 && count < BACKLOG_MAX;) {
+		json_t *r = json_array_get(records, i);
+		json_int_t seq = json_integer_value(json_object_get(r, "seq"));
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		if (kind && strcmp(kind, "caption") == 0 && seq > 0 && (uint64_t)seq > after &&
+		    (!before || (uint64_t)seq < before)) {
+			first = i;
+			count++;
+		}
+	}
+	for (size_t i = first; i < n; i++) {
+		json_t *r = json_array_get(records, i);
+		json_int_t seq = json_integer_value(json_object_get(r, "seq"));
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		if (kind && strcmp(kind, "caption") == 0 && seq > 0 && (uint64_t)seq > after &&
+		    (!before || (uint64_t)seq < before))
+			hub_send_json(h, c, event_of_record(r));
+	}
+}
+
+/*
+ * A viewer back after a drop or a restart names the last seq it saw: it gets
+ * the finals after that one — from the ring, and from the journal for what
+ * the ring no longer reaches back to — then the open partials newer than it.
+ */
+void hub_caption_backlog_since(hub *h, hub_conn *c, int64_t now, uint64_t after)
+{
+	caption *list[BACKLOG_MAX];
+	size_t n = caption_room_backlog(c->hr->cap, now, list, BACKLOG_MAX);
+	n = n < BACKLOG_MAX ? n : BACKLOG_MAX;
+	uint64_t oldest = 0;
+	for (size_t i = 0; i < n && !oldest; i++)
+		if (caption_view(list[i])->kind == CAPTION_FINAL)
+			oldest = caption_view(list[i])->seq;
+	if (!oldest || oldest > after + 1)
+		send_journaled(h, c, after, oldest);
+	n = caption_room_backlog(c->hr->cap, now, list, BACKLOG_MAX); /* valid until the next call */
+	for (size_t i = 0; i < n && i < BACKLOG_MAX; i++)
+		if (caption_view(list[i])->seq > after)
+			hub_send(h, c, caption_msg(list[i]));
+}
+
 void hub_caption_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot)
 {
 	(void)h;

@@ -64,6 +64,7 @@ struct hub {
 	int media_tcp_port;           /* the passive ICE-TCP port, 0 when none is open */
 	int64_t media_now;            /* the time of the datagram being handled */
 	int64_t talk_due;             /* next talking-indicator check, INT64_MAX when nobody talks */
+	struct hub_resume *resume;    /* owned: resumption and restart (hub_resume.c) */
 };
 
 /* The outcome of one request: data for a result, or an error code and text. */
@@ -148,6 +149,33 @@ void hub_mix_count(const hub *h, size_t *mixing, size_t *recording);
 json_t *hub_mix_snapshot(const struct hroom *hr);
 /* audio.record: a moderator starts or stops the recording. */
 int hub_mix_record_request(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
+
+/* Takes c's member out of its room (floor, captions, audio, roster), as a leave does. */
+void hub_leave_room(hub *h, hub_conn *c, int64_t now);
+
+/* Resumption and restart (hub_resume.c). */
+void hub_resume_init(hub *h);
+/* Frees the members waiting for a resume, without a leave (a restart restores them). */
+void hub_resume_free(hub *h);
+/* True while rooms are rebuilt from the journal: roster records are not journaled again. */
+bool hub_resume_quiet(const hub *h);
+/* A join with "resume": the member of that secret moves onto c. */
+int hub_resume_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
+/* Reads a join's optional "last_caption_seq" before the join changes anything. */
+int hub_resume_read_after(hub *h, json_t *req, struct reply *rep);
+/* A fresh join succeeded: its resume secret into the result. */
+void hub_resume_joined(hub *h, hub_conn *c, int64_t now, struct reply *rep);
+/* c's connection closed without a leave: true when its member now waits for a resume. */
+bool hub_resume_detach(hub *h, hub_conn *c, int64_t now);
+/* The member left for good: its secret stops working. */
+void hub_resume_left(hub *h, uint32_t pid);
+/* A member's attributes changed: journaled, so a restart restores them. */
+void hub_resume_presence(hub *h, hub_conn *c, int64_t now);
+int64_t hub_resume_deadline(const hub *h);
+/* Members whose grace period ran out leave. */
+void hub_resume_tick(hub *h, int64_t now);
+/* Sends the caption backlog newer than seq `after` (a reconnecting viewer). */
+void hub_caption_backlog_since(hub *h, hub_conn *c, int64_t now, uint64_t after);
 
 /* Floor feature (hub_floor.c). */
 int hub_floor_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,

@@ -1065,6 +1065,7 @@ int net_run(struct rs_config *cfg)
 	struct hub_io io = { .send = io_send, .close = io_close, .send_udp = io_send_udp,
 			     .media_peer = io_media_peer, .ctx = n };
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
+	hub_restore(n->hub, net_now(n));
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
 	lws_set_log_level(LLL_ERR, NULL);

@@ -117,6 +117,11 @@ static void test_join_and_roster(void)
 	say(h, cb, "{\"type\":\"presence\",\"id\":3,\"attrs\":{\"region\":\"Africa\"}}");
 	CHECK(last_of(&a, "roster.update") != NULL);
 	hub_conn_closed(h, cb, now);
+	/* A dropped connection is "reconnecting" for the grace period, then gone. */
+	CHECK_STR(json_string_value(jpath(last_of(&a, "roster.update"), "participant.state")),
+		  "reconnecting");
+	CHECK(last_of(&a, "roster.leave") == NULL);
+	hub_tick(h, now + cfg.limits.resume_grace_s * 1000LL);
 	CHECK(last_of(&a, "roster.leave") != NULL);
 	hub_conn_closed(h, ca, now);
 	fake_clear(&a);
