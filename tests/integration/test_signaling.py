@@ -29,9 +29,16 @@ def test_join_demo_room_and_roster_updates(server):
         await b.ok("presence", attrs={"region": "Europe", "label": "remote hub: Geneva"})
         ev = await a.event("roster.update")
         assert ev["participant"]["label"] == "remote hub: Geneva"
-        await b.close()
+        await b.close()  # a closed link is "reconnecting" until the grace period ends
+        ev = await a.event("roster.update", pred=lambda m: m["participant"].get("state"))
+        assert ev["participant"]["state"] == "reconnecting"
+        b = await Client.connect(server)
+        again = await b.ok("join", room="plenary", name="Bob")  # without the secret: new pid
+        assert again["you"]["pid"] == snap["you"]["pid"] + 2
+        await b.ok("leave")  # an explicit leave is at once
         ev = await a.event("roster.leave")
-        assert ev["pid"] == snap["you"]["pid"] + 1
+        assert ev["pid"] == again["you"]["pid"]
+        await b.close()
         await a.close()
     run(go())
 
