@@ -199,6 +199,26 @@ static void test_drop_and_resume(void)
 	CHECK(count_of(&s.fm, "roster.leave") == 0 && count_of(&s.fa, "roster.leave") == 0);
 	u = last_of(&s.fm, "roster.update");
 	CHECK(u && jpath(u, "participant.state") == NULL);
+	/* The protocol's example, with a live secret in it. */
+	const char *src = getenv("ROSTRUM_SOURCE");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/protocol/examples/client.join.resume.json", src ? src : ".");
+	json_t *ex = json_load_file(path, 0, NULL);
+	CHECK(ex != NULL);
+	const char *s3 = json_string_value(jpath(r, "data.resume.secret"));
+	struct fake fe = { 0 };
+	hub_conn *ce = hub_conn_open(s.h, &fe, now);
+	if (ex && s3) {
+		json_object_set_new(ex, "resume", json_string(s3));
+		char *text = json_dumps(ex, 0);
+		say(s.h, ce, "%s", text);
+		free(text);
+		CHECK(json_integer_value(jpath(last_of(&fe, "result"), "data.you.pid")) == s.pb);
+		CHECK(fb2.closed_code == 4003);
+		json_t *again = last_of(&fe, "result");
+		s3 = json_string_value(jpath(again, "data.resume.secret"));
+	}
+	json_decref(ex);
 	/* Single use: the old secret is refused; the new one works once the link drops again. */
 	struct fake fx = { 0 };
 	hub_conn *cx = hub_conn_open(s.h, &fx, now);
@@ -224,9 +244,10 @@ static void test_drop_and_resume(void)
 	hub_conn_closed(s.h, s.ca, now); /* the old one going changes nothing */
 	CHECK(count_of(&s.fm, "roster.leave") == 0);
 	CHECK(queue_position(&fx, s.pa) == 1);
-	hub_conn *live[] = { s.cm, s.cc, cb2, cx };
-	for (size_t i = 0; i < 4; i++)
+	hub_conn *live[] = { s.cm, s.cc, cb2, cx, ce };
+	for (size_t i = 0; i < 5; i++)
 		hub_conn_closed(s.h, live[i], now);
+	fake_clear(&fe);
 	fake_clear(&fx);
 	fake_clear(&fb2);
 	hub_destroy(s.h);
