@@ -1,21 +1,23 @@
 /*
- * hub_resume: sessions that survive a dropped link or a server restart.
+ * hub_resume: sessions that survive a dropped link or a server restart, as
+ * a feature of the hub (hub_internal.h).
  *
  * Every join result carries a resume secret (resume.h). When a member's
- * connection closes without a `leave`, the member stays in the room for the
- * grace period on a connection-less hub_conn (a "ghost": marked closing, so
- * nothing is queued on it): same pid, role, attributes, floor request and
- * grant (its clock runs; the audio transport is dropped until the browser
- * offers again), written interventions and open caption line. The others see
- * the member "reconnecting" in a roster.update. A join with the secret within
- * the grace period moves the member onto the new connection; after it the
- * ghost leaves as any member does.
+ * connection closes without a `leave`, this feature keeps the member
+ * (HUB_KEEP_RECONNECTING): it stays in the room with no connection for the
+ * grace period, shown as reconnecting, with its pid, role, attributes,
+ * floor request or grant (its clock runs; the audio transport goes until the
+ * browser offers again), written interventions and open caption line. A
+ * join with the secret within the grace period moves the member onto the
+ * new connection (hub_member_resume); after it the member leaves as any
+ * member does (hub_member_expire).
  *
  * A restart rebuilds each journaled room: the floor from its events
  * (floor_msg_replay), caption numbering and the late-joiner ring, and every
- * member who was in the room when the server stopped, as a ghost whose grace
- * period starts at the restart. The journal keeps, per membership, a "resume"
- * record with the check value of its current secret (never the secret).
+ * member who was in the room when the server stopped, reconnecting, with a
+ * grace period from the restart. The journal keeps, per membership, a
+ * "resume" record with the check value of its current secret (never the
+ * secret itself).
  */
 #include "floor_msg.h"
 #include "hub_internal.h"
@@ -34,11 +36,8 @@
 
 struct hub_resume {
 	resume_table *t;      /* owned */
-	hub_conn **ghosts;    /* owned: members waiting for their connection */
-	size_t n, cap;
 	bool quiet;           /* rebuilding: roster records are in the journal already */
-	bool has_after;       /* the joiner named its last caption seq */
-	uint64_t after_seq;
+	uint64_t after_seq;   /* the last caption seq a resuming joiner named */
 };
 
 /* ---- the journal -------------------------------------------------------------- */
@@ -62,73 +61,9 @@ static void record_check(hub *h, struct hroom *hr, uint32_t pid, const char *che
 	json_decref(rec);
 }
 
-/* ---- ghosts ---------------------------------------------------------------------- */
-
-static void ghost_add(struct hub_resume *r, hub_conn *g)
-{
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 16;
-		r->ghosts = rs_realloc(r->ghosts, r->cap * sizeof *r->ghosts);
-	}
-	r->ghosts[r->n++] = g;
-}
-
-/* Takes the ghost of pid out of the list (NULL when the member has none). */
-static hub_conn *ghost_take(struct hub_resume *r, uint32_t pid)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (r->ghosts[i]->member && r->ghosts[i]->member->pid == pid) {
-			hub_conn *g = r->ghosts[i];
-			r->ghosts[i] = r->ghosts[--r->n];
-			return g;
-		}
-	return NULL;
-}
-
-static bool is_ghost(const struct hub_resume *r, uint32_t pid)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (r->ghosts[i]->member && r->ghosts[i]->member->pid == pid)
-			return true;
-	return false;
-}
-
-/* Forgets the requests of c waiting for the disk: nobody is there to answer. */
-static void drop_waiting(hub *h, hub_conn *c)
-{
-	recorder_cancel(h->rec, c);
-	while (c->pending_len) {
-		json_decref(c->pending[c->pending_head]);
-		c->pending_head = (c->pending_head + 1) % HUB_PENDING_MAX;
-		c->pending_len--;
-	}
-}
-
-/* Tells the room about m: its roster entry, with "state" when it is not connected. */
-static void announce(struct hroom *hr, struct room_member *m, const char *state)
-{
-	json_t *p = room_member_json(m);
-	if (state)
-		json_object_set_new(p, "state", json_string(state));
-	rs_msg *msg = rs_msg_take_json(json_pack("{s:s, s:o}", "type", "roster.update",
-						 "participant", p));
-	room_broadcast(hr->room, msg, ROOM_TO_ALL, m);
-	rs_msg_unref(msg);
-}
-
-/* Marks the roster entries of a snapshot whose member is reconnecting. */
-static void mark_roster(const struct hub_resume *r, json_t *snapshot)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(snapshot, "roster"), i, e)
-		if (is_ghost(r, (uint32_t)json_integer_value(json_object_get(e, "pid"))))
-			json_object_set_new(e, "state", json_string("reconnecting"));
-}
-
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
-void hub_resume_init(hub *h)
+static void resume_init_hook(hub *h)
 {
 	struct hub_resume *r = rs_calloc(1, sizeof *r);
 	r->t = resume_create(h->secret, TOKEN_SECRET_LEN,
@@ -136,19 +71,13 @@ void hub_resume_init(hub *h)
 	h->resume = r;
 }
 
-void hub_resume_free(hub *h)
+/* Members still reconnecting end with the hub, without a leave: a restart restores them. */
+static void resume_fini_hook(hub *h)
 {
-	struct hub_resume *r = h->resume;
-	if (!r)
+	if (!h->resume)
 		return;
-	/* Ghosts end with the hub, without a leave: the journal keeps them for a restart. */
-	for (size_t i = 0; i < r->n; i++) {
-		drop_waiting(h, r->ghosts[i]);
-		free(r->ghosts[i]);
-	}
-	free(r->ghosts);
-	resume_destroy(r->t);
-	free(r);
+	resume_destroy(h->resume->t);
+	free(h->resume);
 	h->resume = NULL;
 }
 
@@ -177,70 +106,42 @@ static void issue(hub *h, hub_conn *c, int64_t now, json_t *data)
 				      (json_int_t)(resume_grace_ms(r->t) / 1000)));
 }
 
-/* rep->after for a joiner who named its last caption: only what it has not seen. */
+/* joined hook: every join result (fresh or resumed) carries the membership's next secret. */
+static void resume_joined_hook(hub *h, hub_conn *c, int64_t now, json_t *snapshot)
+{
+	issue(h, c, now, snapshot);
+}
+
+/* rep->after of a resume that named its last caption: only what it has not seen. */
 static void backlog_since(hub *h, hub_conn *c, int64_t now)
 {
-	struct hub_resume *r = h->resume;
-	uint64_t after = r->after_seq;
-	r->has_after = false;
-	hub_caption_backlog_since(h, c, now, after);
+	if (c->hr)
+		hub_caption_backlog_since(h, c, now, h->resume->after_seq);
 }
 
-/*
- * Reads "last_caption_seq" of a join (checked before anything changed, so a
- * malformed one refuses the join). Returns 0 or -1 with rep filled.
- */
-int hub_resume_read_after(hub *h, json_t *req, struct reply *rep)
+/* rep->after of a resume without it: what any joiner gets after its result. */
+static void after_join_all(hub *h, hub_conn *c, int64_t now)
 {
-	json_t *v = json_object_get(req, "last_caption_seq");
-	h->resume->has_after = false;
-	if (!v)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		rep->field = "last_caption_seq";
-		return hub_fail(rep, "bad_field", "field 'last_caption_seq' must be an integer >= 0");
-	}
-	h->resume->has_after = true;
-	h->resume->after_seq = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-void hub_resume_joined(hub *h, hub_conn *c, int64_t now, struct reply *rep)
-{
-	issue(h, c, now, rep->data);
-	mark_roster(h->resume, rep->data);
-	if (h->resume->has_after)
-		rep->after = backlog_since;
+	for (size_t i = 0; i < h->n_features && c->hr; i++)
+		if (h->features[i]->after_join)
+			h->features[i]->after_join(h, c, now);
 }
 
 /* ---- resuming ------------------------------------------------------------------------------ */
-
-/*
- * The member is still attached to an older connection (the server has not
- * noticed that link die): the newer one wins and the older is closed.
- */
-static void take_from(hub *h, hub_conn *old)
-{
-	drop_waiting(h, old);
-	hub_media_drop(h, old);
-	old->hr = NULL;
-	old->member = NULL;
-	if (!old->closing) {
-		old->closing = true;
-		h->io.close(h->io.ctx, old->transport, CLOSE_RESUMED_ELSEWHERE,
-			    "resumed on another connection");
-	}
-}
 
 /* Validates a resume join and finds the member it names. */
 static int resume_target(hub *h, json_t *req, struct hroom **hr, struct room_member **m,
 			 struct reply *rep)
 {
-	json_t *s = json_object_get(req, "resume");
+	json_t *s = json_object_get(req, "resume"), *after = json_object_get(req, "last_caption_seq");
 	const char *name = json_string_value(json_object_get(req, "room"));
 	if (!json_is_string(s)) {
 		rep->field = "resume";
 		return hub_fail(rep, "bad_field", "field 'resume' must be a string");
+	}
+	if (after && (!json_is_integer(after) || json_integer_value(after) < 0)) {
+		rep->field = "last_caption_seq";
+		return hub_fail(rep, "bad_field", "field 'last_caption_seq' must be an integer >= 0");
 	}
 	*hr = name ? hub_hroom(h, name) : NULL;
 	uint32_t pid = 0;
@@ -258,62 +159,66 @@ static int resume_target(hub *h, json_t *req, struct hroom **hr, struct room_mem
 
 int hub_resume_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
 {
-	struct hub_resume *r = h->resume;
 	struct hroom *hr;
 	struct room_member *m;
-	if (hub_resume_read_after(h, req, rep) || resume_target(h, req, &hr, &m, rep))
+	if (resume_target(h, req, &hr, &m, rep))
 		return -1;
-	hub_conn *g = ghost_take(r, m->pid);
-	if (g)
-		free(g); /* its waiting requests and audio went when it was detached */
-	else if (m->conn && m->conn != c)
-		take_from(h, m->conn);
-	m->conn = c;
-	c->hr = hr;
-	c->member = m;
+	if (m->conn) {
+		/* A link the server has not seen die yet: the newer connection wins. */
+		hub_conn *old = m->conn;
+		hub_member_detach(h, old, now);
+		if (!old->closing) {
+			old->closing = true;
+			h->io.close(h->io.ctx, old->transport, CLOSE_RESUMED_ELSEWHERE,
+				    "resumed on another connection");
+		}
+	}
+	hub_member_resume(h, c, hr, m, now);
 	rep->data = room_snapshot(hr->room);
 	json_object_set_new(rep->data, "you", room_member_json(m));
-	hub_floor_joined(h, c, now, rep->data);
-	hub_caption_joined(h, c, now, rep->data);
-	json_object_set_new(rep->data, "recording", hub_mix_snapshot(hr));
-	issue(h, c, now, rep->data);
+	for (size_t i = 0; i < h->n_features; i++)
+		if (h->features[i]->joined)
+			h->features[i]->joined(h, c, now, rep->data);
 	json_object_set_new(json_object_get(rep->data, "resume"), "resumed", json_true());
-	mark_roster(r, rep->data);
-	rep->after = r->has_after ? backlog_since : hub_caption_after_join;
-	announce(hr, m, NULL);
+	json_t *after = json_object_get(req, "last_caption_seq");
+	h->resume->after_seq = after ? (uint64_t)json_integer_value(after) : 0;
+	rep->after = after ? backlog_since : after_join_all;
 	metrics_add("rostrum_resumed_total", 1);
 	return 0;
 }
 
 /* ---- dropping and leaving ------------------------------------------------------------------ */
 
-bool hub_resume_detach(hub *h, hub_conn *c, int64_t now)
+/* keep hook: a member with a secret waits for its resume instead of leaving. */
+static enum hub_keep resume_keep_hook(hub *h, hub_conn *c, int64_t now)
 {
-	struct hub_resume *r = h->resume;
-	if (!r || !c->hr || !c->member || resume_is_detached(r->t, c->member->pid))
-		return false;
-	resume_detach(r->t, c->member->pid, now);
-	if (!resume_is_detached(r->t, c->member->pid))
-		return false; /* no secret was issued: nothing to come back with */
-	drop_waiting(h, c);
-	hub_media_drop(h, c);
-	c->closing = true; /* nothing is queued on a ghost */
-	c->transport = NULL;
-	ghost_add(r, c);
-	announce(c->hr, c->member, "reconnecting");
+	(void)now;
+	uint32_t pid = c->member ? c->member->pid : 0;
+	return pid && resume_known(h->resume->t, pid) ? HUB_KEEP_RECONNECTING : HUB_KEEP_NO;
+}
+
+static void resume_detached_hook(hub *h, struct hroom *hr, struct room_member *m, hub_conn *c,
+				 int64_t now)
+{
+	(void)hr;
+	(void)c;
+	resume_detach(h->resume->t, m->pid, now);
 	metrics_add("rostrum_reconnecting_total", 1);
-	return true;
 }
 
-void hub_resume_left(hub *h, uint32_t pid)
+/* left hook: the membership ended; its secrets stop working. */
+static void resume_left_hook(hub *h, struct hroom *hr, uint32_t pid, int64_t now)
 {
-	if (h->resume)
-		resume_forget(h->resume->t, pid);
+	(void)hr;
+	(void)now;
+	resume_forget(h->resume->t, pid);
 }
 
-void hub_resume_presence(hub *h, hub_conn *c, int64_t now)
+/* updated hook: new attributes are journaled, so a restart restores them. */
+static void resume_updated_hook(hub *h, hub_conn *c, int64_t now)
 {
 	json_t *rec = room_member_json(c->member);
+	json_object_del(rec, "state");
 	json_object_set_new(rec, "kind", json_string("presence"));
 	json_object_set_new(rec, "t", json_integer(now));
 	if (hub_record(h, c->hr, rec, NULL, NULL) != RECORDER_OK)
@@ -322,25 +227,44 @@ void hub_resume_presence(hub *h, hub_conn *c, int64_t now)
 	json_decref(rec);
 }
 
-int64_t hub_resume_deadline(const hub *h)
+static int64_t resume_deadline_hook(const hub *h)
 {
 	return h->resume ? resume_next_deadline(h->resume->t) : INT64_MAX;
 }
 
-void hub_resume_tick(hub *h, int64_t now)
+/* tick hook: members whose grace period ran out leave. */
+static void resume_tick_hook(hub *h, int64_t now)
 {
-	struct hub_resume *r = h->resume;
 	uint32_t pid;
 	char room[RESUME_ROOM_MAX + 1];
-	while (resume_expired(r->t, now, &pid, room)) {
-		hub_conn *g = ghost_take(r, pid);
-		if (!g)
+	while (resume_expired(h->resume->t, now, &pid, room)) {
+		struct hroom *hr = hub_hroom(h, room);
+		struct room_member *m = hr ? room_find(hr->room, pid) : NULL;
+		if (!m || m->conn)
 			continue;
-		hub_leave_room(h, g, now);
-		free(g);
+		hub_member_expire(h, hr, m, now);
 		metrics_add("rostrum_resume_expired_total", 1);
 	}
 }
+
+static void resume_health_hook(const hub *h, json_t *o)
+{
+	json_object_set_new(o, "resumable", json_integer((json_int_t)resume_count(h->resume->t)));
+}
+
+const struct hub_feature hub_resume_feature = {
+	.name = "resume",
+	.init = resume_init_hook,
+	.fini = resume_fini_hook,
+	.joined = resume_joined_hook,
+	.keep = resume_keep_hook,
+	.detached = resume_detached_hook,
+	.left = resume_left_hook,
+	.updated = resume_updated_hook,
+	.deadline = resume_deadline_hook,
+	.tick = resume_tick_hook,
+	.health = resume_health_hook,
+};
 
 /* ---- after a restart ------------------------------------------------------------------------- */
 
@@ -410,7 +334,7 @@ static void replay_room(struct hroom *hr, json_t *records, struct present *p, in
 		       room_id(hr->room), skipped);
 }
 
-/* A member who was present: back in the room as a ghost, waiting for its secret. */
+/* A member who was present: back in the room, reconnecting, waiting for its secret. */
 static void restore_member(hub *h, struct hroom *hr, json_t *e, int64_t now)
 {
 	struct hub_resume *r = h->resume;
@@ -418,17 +342,13 @@ static void restore_member(hub *h, struct hroom *hr, json_t *e, int64_t now)
 	struct rs_attrs a = { .onsite = ATTRS_ONSITE_UNKNOWN };
 	uint32_t pid = (uint32_t)json_integer_value(json_object_get(e, "pid"));
 	const char *name = json_string_value(json_object_get(e, "name"));
-	if (!pid || !attrs_role_parse(json_string_value(json_object_get(e, "role")), &role) || !name ||
-	    !attrs_set_name(&a, name) || attrs_from_json(&a, e))
+	struct room_member *m;
+	if (!pid || !attrs_role_parse(json_string_value(json_object_get(e, "role")), &role) ||
+	    !name || !attrs_set_name(&a, name) || attrs_from_json(&a, e) ||
+	    room_join(hr->room, now, pid, role, &a, NULL, &m) != ROOM_OK)
 		return;
-	hub_conn *g = rs_calloc(1, sizeof *g);
-	g->closing = true;
-	if (room_join(hr->room, now, pid, role, &a, g, &g->member) != ROOM_OK) {
-		free(g);
-		return;
-	}
-	g->hr = hr;
-	/* Without a journaled check (a failing disk) the member cannot resume: it leaves after the grace. */
+	room_detach(hr->room, m, now);
+	/* Without a journaled check (a failing disk) nobody can resume it: it leaves after the grace. */
 	const char *check = json_string_value(json_object_get(e, "check"));
 	if (!check || resume_restore(r->t, room_id(hr->room), pid, check, now) != RESUME_OK) {
 		char none[RESUME_CHECK_HEX + 1];
@@ -437,7 +357,7 @@ static void restore_member(hub *h, struct hroom *hr, json_t *e, int64_t now)
 		if (resume_restore(r->t, room_id(hr->room), pid, none, now) != RESUME_OK)
 			rs_log(RS_LOG_WARN, "participant %" PRIu32 " has no grace period", pid);
 	}
-	ghost_add(r, g);
+	hub_room_dirty(h, hr);
 }
 
 void hub_restore(hub *h, int64_t now)

@@ -4,6 +4,7 @@
 #include "jwriter.h"
 #include "metrics.h"
 #include "recorder.h"
+#include "sendq.h"
 #include "tcplink.h"
 #include "udpbatch.h"
 #include "token.h"
@@ -33,8 +34,8 @@
 struct ws_conn {
 	struct lws *wsi;
 	hub_conn *hc;            /* owned by the hub */
-	rs_msg **queue;          /* ring of references */
-	size_t q_head, q_len;
+	struct sendq q;          /* what waits for the socket, bounded in bytes */
+	bool open;               /* established (and not yet closed) */
 	struct rs_buf rx;        /* a message being reassembled from fragments */
 	bool rx_discard;         /* the current message went over the limit */
 	int close_code;          /* non-zero: close once the queue is flushed */
@@ -96,15 +97,17 @@ static int64_t net_now(const struct net *n)
 
 static int io_send(void *ctx, void *transport, rs_msg *m)
 {
-	struct net *n = ctx;
+	(void)ctx;
 	struct ws_conn *c = transport;
-	size_t cap = (size_t)n->cfg->limits.send_queue;
 	if (c->close_code)
 		return 0;
-	if (c->q_len == cap)
+	int rc = sendq_push(&c->q, m);
+	if (rc == SENDQ_FULL)
 		return -1;
-	c->queue[(c->q_head + c->q_len++) % cap] = rs_msg_ref(m);
-	lws_callback_on_writable(c->wsi);
+	if (rc == SENDQ_REPLACED)
+		metrics_add("rostrum_messages_coalesced_total", 1);
+	else if (c->q.len == 1)
+		lws_callback_on_writable(c->wsi); /* the queue was empty: nobody asked yet */
 	return 0;
 }
 
@@ -119,37 +122,35 @@ static void io_close(void *ctx, void *transport, int code, const char *reason)
 	lws_callback_on_writable(c->wsi);
 }
 
-static void drop_queue(struct net *n, struct ws_conn *c)
-{
-	size_t cap = (size_t)n->cfg->limits.send_queue;
-	while (c->q_len) {
-		rs_msg_unref(c->queue[c->q_head]);
-		c->q_head = (c->q_head + 1) % cap;
-		c->q_len--;
-	}
-}
+#define WRITE_BUDGET_BYTES (256 * 1024) /* per writable callback, so one reader cannot hog the loop */
 
-/* Writes one queued frame; returns -1 to close the connection. */
+/*
+ * Writes what the socket takes now, not one frame: frames go out while lws
+ * says the pipe is not choked, up to a budget; then it asks to be called
+ * again. Returns -1 to close the connection.
+ */
 static int ws_writable(struct net *n, struct ws_conn *c)
 {
-	size_t cap = (size_t)n->cfg->limits.send_queue;
+	(void)n;
 	bool flush_first = c->close_code && c->close_code != HUB_CLOSE_SLOW;
-	if (c->close_code && (!c->q_len || !flush_first)) {
+	if (c->close_code && (!c->q.len || !flush_first)) {
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
-	if (!c->q_len)
-		return 0;
-	rs_msg *m = c->queue[c->q_head];
-	c->q_head = (c->q_head + 1) % cap;
-	c->q_len--;
-	size_t len = rs_msg_len(m);
-	int w = lws_write(c->wsi, rs_msg_payload(m), len, LWS_WRITE_TEXT);
-	rs_msg_unref(m);
-	if (w < (int)len)
-		return -1;
-	if (c->q_len || c->close_code)
+	size_t written = 0;
+	rs_msg *m;
+	while ((m = sendq_peek(&c->q)) && written < WRITE_BUDGET_BYTES) {
+		size_t len = rs_msg_len(m);
+		int w = lws_write(c->wsi, rs_msg_payload(m), len, LWS_WRITE_TEXT);
+		sendq_pop(&c->q);
+		if (w < (int)len)
+			return -1;
+		written += len;
+		if (lws_send_pipe_choked(c->wsi))
+			break;
+	}
+	if (c->q.len || c->close_code)
 		lws_callback_on_writable(c->wsi);
 	return 0;
 }
@@ -160,7 +161,8 @@ static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
 {
 	memset(c, 0, sizeof *c);
 	c->wsi = wsi;
-	c->queue = rs_calloc((size_t)n->cfg->limits.send_queue, sizeof *c->queue);
+	c->open = true;
+	sendq_init(&c->q, (size_t)n->cfg->limits.send_queue_bytes, (size_t)n->cfg->limits.send_queue);
 	lws_dll2_add_tail(&c->node, &n->conns);
 	if (n->stopping) {
 		io_close(n, c, HUB_CLOSE_GOING_AWAY, "server shutting down");
@@ -173,13 +175,12 @@ static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
 
 static void ws_closed(struct net *n, struct ws_conn *c)
 {
-	if (!c->queue)
+	if (!c->open)
 		return; /* never established */
+	c->open = false;
 	hub_conn_closed(n->hub, c->hc, net_now(n));
 	c->hc = NULL;
-	drop_queue(n, c);
-	free(c->queue);
-	c->queue = NULL;
+	sendq_clear(&c->q);
 	free(c->rx.p);
 	c->rx = (struct rs_buf){ 0 };
 	lws_dll2_remove(&c->node);
@@ -449,6 +450,7 @@ static void jw_state(void *ctx, enum jwriter_state state, int sys_errno)
 /* ---- the media port ---------------------------------------------------------- */
 
 #define MEDIA_BATCH 64 /* datagrams read per wake-up before other sockets get a turn */
+#define MEDIA_RECV_BATCH 32 /* datagrams per recvmmsg */
 
 static void tcp_send(struct net *n, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
 		     size_t len);
@@ -492,14 +494,26 @@ static int cb_media(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	struct net *n = lws_context_user(lws_get_context(wsi));
 	if (reason != LWS_CALLBACK_RAW_RX_FILE)
 		return 0;
-	uint8_t buf[2048];
-	for (int i = 0; i < MEDIA_BATCH; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof from;
-		ssize_t r = recvfrom(n->udp_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-		if (r < 0)
+	/* One recvmmsg per batch: a wake-up with 32 datagrams waiting costs one system call, not 32. */
+	static uint8_t bufs[MEDIA_RECV_BATCH][2048];
+	struct sockaddr_storage from[MEDIA_RECV_BATCH];
+	struct iovec iov[MEDIA_RECV_BATCH];
+	struct mmsghdr mm[MEDIA_RECV_BATCH];
+	for (int round = 0; round < MEDIA_BATCH / MEDIA_RECV_BATCH; round++) {
+		for (int i = 0; i < MEDIA_RECV_BATCH; i++) {
+			iov[i] = (struct iovec){ bufs[i], sizeof bufs[i] };
+			mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from[i],
+				.msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1 } };
+		}
+		int got = recvmmsg(n->udp_fd, mm, MEDIA_RECV_BATCH, MSG_DONTWAIT, NULL);
+		if (got <= 0)
 			break;
-		hub_media_input(n->hub, net_now(n), buf, (size_t)r, (struct sockaddr *)&from, fl);
+		int64_t now = net_now(n);
+		for (int i = 0; i < got; i++)
+			hub_media_input(n->hub, now, bufs[i], mm[i].msg_len,
+					(struct sockaddr *)&from[i], mm[i].msg_hdr.msg_namelen);
+		if (got < MEDIA_RECV_BATCH)
+			break;
 	}
 	flush_udp(n);
 	return 0;

@@ -271,6 +271,11 @@ void resume_detach(resume_table *t, uint32_t pid, int64_t now)
 		m->deadline = now + t->grace_ms;
 }
 
+bool resume_known(const resume_table *t, uint32_t pid)
+{
+	return find(t, pid) != NULL;
+}
+
 bool resume_is_detached(const resume_table *t, uint32_t pid)
 {
 	const struct membership *m = find(t, pid);

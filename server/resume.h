@@ -84,6 +84,8 @@ RS_MUST_CHECK int resume_verify(const resume_table *t, const char *room, const c
 
 /* The member's connection dropped: its grace period runs from now. Unknown pids are ignored. */
 void resume_detach(resume_table *t, uint32_t pid, int64_t now);
+/* True while pid has a membership (attached or detached). */
+bool resume_known(const resume_table *t, uint32_t pid);
 /* True while pid is known and detached. */
 bool resume_is_detached(const resume_table *t, uint32_t pid);
 /* The membership ended (left the room): its secrets stop working. */

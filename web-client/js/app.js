@@ -51,7 +51,7 @@ function renderRoster() {
     li.append(name, meta);
     ul.append(li);
   }
-  $('roster-count').textContent = `(${people.length})`;
+  $('roster-count').textContent = `(${state.count ?? people.length})`; // a large room lists only some
 }
 
 function joinFieldsFromForm() {
@@ -91,6 +91,7 @@ async function join() {
   if (snap.resume) sessionStorage.setItem(resumeKey, snap.resume.secret);
   state.you = snap.you;
   state.roster = new Map(snap.roster.map((p) => [p.pid, p]));
+  state.count = snap.count;
   $('room-title').textContent = '— ' + snap.room.title;
   document.title = `${snap.room.title} — Rostrum`;
   $('join-view').hidden = true;
@@ -115,9 +116,13 @@ conn.on('open', async () => {
 conn.on('close', (e) => setStatus(e.code === 1001 ? 'The server is restarting; reconnecting…'
                                                    : 'Disconnected; reconnecting…'));
 conn.on('error', (m) => setStatus(`Server: ${m.message}`));
-conn.on('roster.join', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
-conn.on('roster.update', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
-conn.on('roster.leave', (m) => { state.roster.delete(m.pid); renderRoster(); });
+// One delta per server tick: who joined, changed and left since the last one.
+conn.on('roster.delta', (m) => {
+  for (const p of [...m.joined, ...m.updated]) state.roster.set(p.pid, p);
+  for (const pid of m.left) state.roster.delete(pid);
+  state.count = m.count;
+  renderRoster();
+});
 
 $('join-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
