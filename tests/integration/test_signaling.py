@@ -37,6 +37,8 @@ def test_join_demo_room_and_roster_updates(server):
         b = await Client.connect(server)
         again = await b.ok("join", room="plenary", name="Bob")  # without the secret: new pid
         assert again["you"]["pid"] == snap["you"]["pid"] + 2
+        await a.event("roster.delta", pred=lambda m: any(
+            p["pid"] == again["you"]["pid"] for p in m["joined"]))
         await b.ok("leave")  # an explicit leave is at once
         ev = await a.event("roster.delta", pred=lambda m: m["left"])
         assert ev["left"] == [again["you"]["pid"]]
