@@ -9,6 +9,7 @@
 #include "udpbatch.h"
 #include "token.h"
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,10 +79,14 @@ struct net {
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
 	lws_sorted_usec_list_t lag_sul;
+	lws_sorted_usec_list_t stop_sul;
 	int64_t lag_due_ms;
 	int64_t wall_base_ms, mono_base_ms;
 	bool stopping;
 	int64_t stop_deadline;
+	/* the loop: libev on epoll through lws' evlib plugin, or lws' own poll() loop */
+	struct ev_loop *loop;    /* owned; NULL: lws' default loop */
+	ev_prepare before_sleep; /* after_pass() before every wait, as redis' beforeSleep */
 };
 
 static struct net *the_net;           /* for the signal handler only */
@@ -870,6 +875,11 @@ static void lag_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 }
 
+static void stop_poll(lws_sorted_usec_list_t *sul)
+{
+	(void)sul; /* only wakes the loop so that before_sleep() looks again */
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -949,6 +959,41 @@ static const struct lws_protocol_vhost_options hdr_csp = {
 	"connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; "
 	"base-uri 'none'; form-action 'self'" };
 
+/* ROSTRUM_LOOP=poll keeps lws' own poll() loop (for comparison); epoll is the default. */
+static bool use_epoll(void)
+{
+	const char *v = getenv("ROSTRUM_LOOP");
+	return !v || strcmp(v, "poll") != 0;
+}
+
+/*
+ * The lws context on a libev loop of ours ("foreign" to lws) on the epoll
+ * backend: lws loads its libev plugin (libwebsockets-evlib_ev.so, Debian's
+ * libwebsockets-evlib-ev) and registers its sockets and timers with the
+ * loop; the loop is ours, so the before-sleep hook is a plain ev_prepare.
+ * NULL (the loop freed) when the plugin or epoll is unavailable.
+ */
+static struct lws_context *create_ev_context(struct net *n, struct lws_context_creation_info *info)
+{
+	n->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	if (!n->loop) {
+		rs_log(RS_LOG_WARN, "no epoll event loop: using poll()");
+		return NULL;
+	}
+	void *loops[1] = { n->loop };
+	info->foreign_loops = loops;
+	info->options |= LWS_SERVER_OPTION_LIBEV;
+	struct lws_context *ctx = lws_create_context(info);
+	info->foreign_loops = NULL;
+	info->options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+	if (!ctx) {
+		rs_log(RS_LOG_WARN, "the libwebsockets libev plugin is unavailable: using poll()");
+		ev_loop_destroy(n->loop);
+		n->loop = NULL;
+	}
+	return ctx;
+}
+
 static int create_context(struct net *n)
 {
 	struct lws_context_creation_info info;
@@ -968,7 +1013,9 @@ static int create_context(struct net *n)
 		info.ssl_cert_filepath = n->cfg->tls_cert;
 		info.ssl_private_key_filepath = n->cfg->tls_key;
 	}
-	n->ctx = lws_create_context(&info);
+	n->ctx = use_epoll() ? create_ev_context(n, &info) : NULL;
+	if (!n->ctx)
+		n->ctx = lws_create_context(&info);
 	if (!n->ctx)
 		return -1;
 	n->vhost = lws_create_vhost(n->ctx, &info);
@@ -1005,6 +1052,26 @@ static void adopt_journal(struct net *n)
 		rs_log(RS_LOG_ERR, "cannot watch the journal writer: acknowledgements will stall");
 }
 
+/* The work of every pass, before the loop waits again; true once the server is to stop. */
+static bool pass_done(struct net *n)
+{
+	after_pass(n);
+	if (got_signal && !n->stopping)
+		begin_shutdown(n);
+	return n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline);
+}
+
+/* libev runs prepare watchers just before it blocks in epoll_wait. */
+static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)revents;
+	struct net *n = w->data;
+	if (pass_done(n))
+		ev_break(loop, EVBREAK_ALL);
+	if (n->stopping) /* shutdown is polled: wake at least every 50 ms meanwhile */
+		lws_sul_schedule(n->ctx, 0, &n->stop_sul, stop_poll, 50 * LWS_US_PER_MS);
+}
+
 static void serve(struct net *n)
 {
 	the_net = n;
@@ -1018,16 +1085,20 @@ static void serve(struct net *n)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 	n->hub_due = INT64_MAX;
 	print_banner(n);
-	while (lws_service(n->ctx, 0) >= 0) {
-		after_pass(n);
-		if (got_signal && !n->stopping)
-			begin_shutdown(n);
-		if (n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline))
-			break;
+	if (n->loop) {
+		ev_prepare_init(&n->before_sleep, before_sleep);
+		n->before_sleep.data = n;
+		ev_prepare_start(n->loop, &n->before_sleep);
+		ev_run(n->loop, 0);
+		ev_prepare_stop(n->loop, &n->before_sleep);
+	} else {
+		while (lws_service(n->ctx, 0) >= 0 && !pass_done(n))
+			;
 	}
 	lws_sul_cancel(&n->lag_sul);
 	lws_sul_cancel(&n->hub_sul);
 	lws_sul_cancel(&n->tcp_sul);
+	lws_sul_cancel(&n->stop_sul);
 }
 
 /* Frees everything in dependency order; the writer flushes last. Returns the exit status. */
@@ -1036,6 +1107,10 @@ static int teardown(struct net *n)
 	int rc = 0;
 	if (n->ctx)
 		lws_context_destroy(n->ctx); /* closes connections: they leave their rooms */
+	if (n->loop) {
+		ev_run(n->loop, EVRUN_NOWAIT); /* lets lws finish closing on our loop */
+		ev_loop_destroy(n->loop);
+	}
 	tcplink_destroy(n->links);   /* after the context: closing a link updates the table */
 	hub_destroy(n->hub);
 	if (n->jw && jwriter_stop(n->jw) != JWRITER_OK) {
