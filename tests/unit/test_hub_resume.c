@@ -352,14 +352,22 @@ static void test_restart(void)
 	uint64_t seen = (uint64_t)json_integer_value(json_object_get(cap, "seq"));
 	say(s.h, s.cc, "{\"type\":\"caption.partial\",\"id\":7,\"text\":\"half a\"}");
 	seen = (uint64_t)json_integer_value(json_object_get(last_of(&s.fm, "caption"), "seq"));
+	/* Someone in the queue who will not come back after the restart. */
+	struct fake fg = { 0 };
+	hub_conn *cg = hub_conn_open(s.h, &fg, now);
+	int pg;
+	char *sg = join(s.h, cg, &fg, ",\"name\":\"Gone\"", &pg);
+	say(s.h, cg, "{\"type\":\"floor.request\",\"id\":2}");
+	int rg = (int)json_integer_value(jpath(last_of(&fg, "result"), "data.request"));
 	now += 2000;
 	/*
 	 * The server stops: its connections close (1001) and the members wait,
 	 * so nothing is journaled at the end, as after a crash.
 	 */
-	hub_conn *old[] = { s.cm, s.ca, s.cb, s.cc };
-	for (size_t i = 0; i < 4; i++)
+	hub_conn *old[] = { s.cm, s.ca, s.cb, s.cc, cg };
+	for (size_t i = 0; i < 5; i++)
 		hub_conn_closed(s.h, old[i], now);
+	fake_clear(&fg);
 	hub_destroy(s.h);
 	s.h = new_hub();
 	now += 3000;
@@ -383,7 +391,8 @@ static void test_restart(void)
 	int reconnecting = 0;
 	json_array_foreach(jpath(r, "data.roster"), i, e)
 		reconnecting += json_string_value(json_object_get(e, "state")) != NULL;
-	CHECK(reconnecting == 3);
+	CHECK(reconnecting == 4);
+	int64_t restarted = now;
 	hub_conn *ca2 = hub_conn_open(s.h, &fa2, now);
 	say(s.h, ca2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
 	CHECK(json_integer_value(jpath(last_of(&fa2, "result"), "data.you.pid")) == s.pa);
@@ -410,6 +419,21 @@ static void test_restart(void)
 	say(s.h, cv, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"name\":\"V\","
 		     "\"last_caption_seq\":0}");
 	CHECK(count_of(&fv, "caption") == 2);
+	/* The grace period runs from the restart: then the one who did not come back leaves. */
+	CHECK(queue_position(&fm2, pg) == 2);
+	now = restarted + cfg.limits.resume_grace_s * 1000LL + 1000;
+	flush(s.h);
+	CHECK(left_seen(&fm2, pg));
+	bool ended = false;
+	for (int k = 0; k < fm2.n; k++) {
+		json_t *m = fm2.seen[k];
+		ended |= strcmp(json_string_value(json_object_get(m, "type")), "floor.event") == 0 &&
+			 json_integer_value(json_object_get(m, "request")) == rg &&
+			 strcmp(json_string_value(json_object_get(m, "event")), "left") == 0;
+	}
+	CHECK(ended);
+	CHECK(!left_seen(&fm2, s.pa) && !left_seen(&fm2, s.pb));
+	free(sg);
 	free(sn);
 	char *s2 = secret_of(&fm2);
 	free(s2);
