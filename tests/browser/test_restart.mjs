@@ -65,7 +65,9 @@ test('a restart costs nobody their place', async () => {
   const t0 = Date.now();
   for (const p of [mod, cap, listener, speaker, hand])
     await p.locator('#status').getByText('Connected as').waitFor({ timeout: 15000 });
-  assert.ok(Date.now() - t0 < 8000, `back in ${Date.now() - t0} ms`);
+  const back = Date.now() - t0;
+  console.log(`every page back in role within ${back} ms of the server answering`);
+  assert.ok(back < 5000, `back in ${back} ms`);
   // The hand is still up, in the same place, with its topic.
   await hand.getByTestId('floor-you').getByText('number 1 in the queue').waitFor();
   await mod.getByTestId('floor-queue').locator('li', { hasText: 'Raúl' })
