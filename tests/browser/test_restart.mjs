@@ -1,7 +1,7 @@
 // The server restarts in the middle of a session (run through netns.sh, for
-// audio): a participant's raised hand stays up in the same place, the
-// listener hears the floor holder again, and the captions typed after the
-// restart reach every viewer, none missing. The pages reconnect and resume by
+// audio), once with SIGTERM and once killed: a participant's raised hand
+// stays up in the same place, the listener hears the floor holder again, and
+// the captions typed after the restart reach every viewer, none missing. The pages reconnect and resume by
 // themselves, with the secret their tab keeps.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,4 +89,16 @@ test('a restart costs nobody their place', async () => {
   }
   const before = await captionTexts(listener);
   assert.equal(before.filter((t) => t.includes('Before the restart.')).length, 1);
+
+  // A crash this time: SIGKILL, nothing said to the pages. The journal has it all.
+  await listener.waitForTimeout(500); // the group commit reaches the disk
+  again.kill('SIGKILL');
+  await new Promise((r) => again.once('exit', r));
+  again = await restart();
+  await hand.getByTestId('floor-you').getByText('number 1 in the queue').waitFor({ timeout: 15000 });
+  await mod.getByTestId('floor-holders').getByText('Speaker').waitFor({ timeout: 15000 });
+  await cap.locator('#status').getByText('Connected as').waitFor({ timeout: 15000 });
+  await request(cap, 'caption.final', { text: 'After the crash.' });
+  for (const p of [mod, listener, hand, speaker])
+    await p.getByTestId('captions').getByText('After the crash.').waitFor({ timeout: 15000 });
 });
