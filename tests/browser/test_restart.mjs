@@ -1,8 +1,8 @@
 // The server restarts in the middle of a session (run through netns.sh, for
 // audio), once with SIGTERM and once killed: a participant's raised hand
 // stays up in the same place, the listener hears the floor holder again, and
-// the captions typed after the restart reach every viewer, none missing. The pages reconnect and resume by
-// themselves, with the secret their tab keeps.
+// the captions typed after the restart reach every viewer, none missing. The
+// pages reconnect and resume by themselves, with the secret their tab keeps.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
