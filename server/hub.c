@@ -197,6 +197,7 @@ void hub_destroy(hub *h)
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->n_rooms; i++) {
+		hub_caption_close(h, h->rooms[i], rs_wall_ms());
 		hub_mix_room_free(h, h->rooms[i]);
 		room_destroy(h->rooms[i]->room);
 		floor_destroy(h->rooms[i]->floor);

@@ -220,39 +220,27 @@ void hub_caption_http(hub *h, const struct hub_caption_http *req, int64_t now,
 		*deferred = rc == 1;
 }
 
-/* ---- after a crash ------------------------------------------------------------ */
+/* ---- shutdown and after a crash ---------------------------------------------- */
 
-/* True when a later final of the same captioner follows records[i] (an open line). */
-static bool superseded(json_t *records, size_t i)
+void hub_caption_close(hub *h, struct hroom *hr, int64_t now)
 {
-	const char *who = json_string_value(json_object_get(json_array_get(records, i),
-							    "captioner_id"));
-	for (size_t k = i + 1; k < json_array_size(records); k++) {
-		json_t *r = json_array_get(records, k);
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		const char *id = json_string_value(json_object_get(r, "captioner_id"));
-		if (kind && id && who && strcmp(id, who) == 0 &&
-		    (strcmp(kind, "caption") == 0 || strcmp(kind, "caption_open") == 0))
-			return true;
-	}
-	return false;
+	caption_room_finish_all(hr->cap, now);
+	if (drain(h, hr, now, NULL, NULL) < 0)
+		rs_log(RS_LOG_WARN, "room %s: an open caption line was not journaled at shutdown",
+		       room_id(hr->room));
 }
 
 /*
  * Captioning software was told its open line was saved; if the server died
  * before the line was completed, the line is completed now, as a final, so
- * every export holds it.
+ * every export holds it. The recorder's index names the open lines.
  */
-static void recover_room(recorder *rec, const char *room, json_t *records)
+static void recover_room(recorder *rec, const char *room)
 {
-	size_t n = json_array_size(records);
-	for (size_t i = 0; i < n; i++) {
-		json_t *r = json_array_get(records, i);
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		const char *text = json_string_value(json_object_get(r, "text"));
-		if (!kind || strcmp(kind, "caption_open") != 0 || !text || !text[0] ||
-		    superseded(records, i))
-			continue;
+	json_t *open = recorder_open_lines(rec, room);
+	size_t i;
+	json_t *r;
+	json_array_foreach(open, i, r) {
 		json_t *fin = json_deep_copy(r);
 		json_object_set_new(fin, "kind", json_string("caption"));
 		json_object_set_new(fin, "speaker", json_null());
@@ -261,13 +249,11 @@ static void recover_room(recorder *rec, const char *room, json_t *records)
 			rs_log(RS_LOG_WARN, "room %s: a recovered caption line was not journaled", room);
 		json_decref(fin);
 	}
+	json_decref(open);
 }
 
 void hub_caption_recover(recorder *rec, const char *const *rooms, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		json_t *records = recorder_records(rec, rooms[i]);
-		if (records)
-			recover_room(rec, rooms[i], records);
-	}
+	for (size_t i = 0; i < n; i++)
+		recover_room(rec, rooms[i]);
 }
