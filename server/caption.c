@@ -1010,6 +1010,15 @@ void caption_room_leave(caption_room *cr, const char *source_id, int64_t now_ms)
 	}
 }
 
+void caption_room_finish_all(caption_room *cr, int64_t now_ms)
+{
+	for (size_t i = 0; i < cr->n_src; i++) {
+		struct source *s = cr->src[i];
+		if (s->open)
+			line_finish(cr, s, s->via == CAPTION_VIA_HTTP ? s->line_ms : now_ms);
+	}
+}
+
 int64_t caption_room_tick(caption_room *cr, int64_t now_ms)
 {
 	int64_t next = CAPTION_NO_DEADLINE;

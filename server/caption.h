@@ -217,6 +217,13 @@ void caption_http(caption_room *cr, const struct caption_http_req *req,
  */
 void caption_room_leave(caption_room *cr, const char *source_id, int64_t now_ms);
 
+/*
+ * Shutdown: every open line is completed as a final (an HTTP source's at the
+ * time of its last text, as its idle timer would), so text acknowledged to
+ * captioning software is journaled before the server exits.
+ */
+void caption_room_finish_all(caption_room *cr, int64_t now_ms);
+
 /* The next caption event in emission order, owned by the caller; NULL when none. */
 RS_MUST_CHECK caption *caption_room_poll(caption_room *cr);
 

@@ -212,8 +212,10 @@ void hub_destroy(hub *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->n_rooms; i++)
+	for (size_t i = 0; i < h->n_rooms; i++) {
+		hub_caption_close(h, h->rooms[i], rs_wall_ms());
 		free_room(h, h->rooms[i]);
+	}
 	free(h->rooms);
 	FOR_FEATURES_REVERSE(f)
 		if (f->fini)

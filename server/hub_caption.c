@@ -155,59 +155,16 @@ static void send_backlog(hub *h, hub_conn *c, int64_t now)
 		hub_send(h, c, caption_msg(list[i]));
 }
 
-/* A journaled final as the caption event it was (new reference). */
-static json_t *event_of_record(json_t *rec)
-{
-	json_t *o = json_pack("{s:s, s:s}", "type", "caption", "kind", "final");
-	const char *keys[] = { "seq", "lang", "text", "t", "speaker", "captioner", "captioner_id" };
-	for (size_t i = 0; i < RS_ARRAY_LEN(keys); i++)
-		json_object_set(o, keys[i], json_object_get(rec, keys[i]) ? json_object_get(rec, keys[i])
-									  : json_null());
-	return o;
-}
-
-/* Sends the journaled finals with after < seq < before (before 0: no bound), the latest BACKLOG_MAX. */
-static void send_journaled(hub *h, hub_conn *c, uint64_t after, uint64_t before)
-{
-	json_t *records = recorder_records(h->rec, room_id(c->hr->room));
-	size_t n = json_array_size(records), first = n, count = 0;
-	for (size_t i = n; i-- > 0 && count < BACKLOG_MAX;) {
-		json_t *r = json_array_get(records, i);
-		json_int_t seq = json_integer_value(json_object_get(r, "seq"));
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		if (kind && strcmp(kind, "caption") == 0 && seq > 0 && (uint64_t)seq > after &&
-		    (!before || (uint64_t)seq < before)) {
-			first = i;
-			count++;
-		}
-	}
-	for (size_t i = first; i < n; i++) {
-		json_t *r = json_array_get(records, i);
-		json_int_t seq = json_integer_value(json_object_get(r, "seq"));
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		if (kind && strcmp(kind, "caption") == 0 && seq > 0 && (uint64_t)seq > after &&
-		    (!before || (uint64_t)seq < before))
-			hub_send_json(h, c, event_of_record(r));
-	}
-}
-
 /*
  * A viewer back after a drop or a restart names the last seq it saw: it gets
- * the finals after that one — from the ring, and from the journal for what
- * the ring no longer reaches back to — then the open partials newer than it.
+ * what the late-joiner ring holds after that one (the finals of the last
+ * minutes, rebuilt from the journal after a restart), then the open
+ * partials newer than it.
  */
 void hub_caption_backlog_since(hub *h, hub_conn *c, int64_t now, uint64_t after)
 {
 	caption *list[BACKLOG_MAX];
 	size_t n = caption_room_backlog(c->hr->cap, now, list, BACKLOG_MAX);
-	n = n < BACKLOG_MAX ? n : BACKLOG_MAX;
-	uint64_t oldest = 0;
-	for (size_t i = 0; i < n && !oldest; i++)
-		if (caption_view(list[i])->kind == CAPTION_FINAL)
-			oldest = caption_view(list[i])->seq;
-	if (!oldest || oldest > after + 1)
-		send_journaled(h, c, after, oldest);
-	n = caption_room_backlog(c->hr->cap, now, list, BACKLOG_MAX); /* valid until the next call */
 	for (size_t i = 0; i < n && i < BACKLOG_MAX; i++)
 		if (caption_view(list[i])->seq > after)
 			hub_send(h, c, caption_msg(list[i]));
@@ -296,39 +253,27 @@ void hub_caption_http(hub *h, const struct hub_caption_http *req, int64_t now,
 		*deferred = rc == 1;
 }
 
-/* ---- after a crash ------------------------------------------------------------ */
+/* ---- shutdown and after a crash ---------------------------------------------- */
 
-/* True when a later final of the same captioner follows records[i] (an open line). */
-static bool superseded(json_t *records, size_t i)
+void hub_caption_close(hub *h, struct hroom *hr, int64_t now)
 {
-	const char *who = json_string_value(json_object_get(json_array_get(records, i),
-							    "captioner_id"));
-	for (size_t k = i + 1; k < json_array_size(records); k++) {
-		json_t *r = json_array_get(records, k);
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		const char *id = json_string_value(json_object_get(r, "captioner_id"));
-		if (kind && id && who && strcmp(id, who) == 0 &&
-		    (strcmp(kind, "caption") == 0 || strcmp(kind, "caption_open") == 0))
-			return true;
-	}
-	return false;
+	caption_room_finish_all(hr->cap, now);
+	if (drain(h, hr, now, NULL, NULL) < 0)
+		rs_log(RS_LOG_WARN, "room %s: an open caption line was not journaled at shutdown",
+		       room_id(hr->room));
 }
 
 /*
  * Captioning software was told its open line was saved; if the server died
  * before the line was completed, the line is completed now, as a final, so
- * every export holds it.
+ * every export holds it. The recorder's index names the open lines.
  */
-static void recover_room(recorder *rec, const char *room, json_t *records)
+static void recover_room(recorder *rec, const char *room)
 {
-	size_t n = json_array_size(records);
-	for (size_t i = 0; i < n; i++) {
-		json_t *r = json_array_get(records, i);
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		const char *text = json_string_value(json_object_get(r, "text"));
-		if (!kind || strcmp(kind, "caption_open") != 0 || !text || !text[0] ||
-		    superseded(records, i))
-			continue;
+	json_t *open = recorder_open_lines(rec, room);
+	size_t i;
+	json_t *r;
+	json_array_foreach(open, i, r) {
 		json_t *fin = json_deep_copy(r);
 		json_object_set_new(fin, "kind", json_string("caption"));
 		json_object_set_new(fin, "speaker", json_null());
@@ -337,13 +282,11 @@ static void recover_room(recorder *rec, const char *room, json_t *records)
 			rs_log(RS_LOG_WARN, "room %s: a recovered caption line was not journaled", room);
 		json_decref(fin);
 	}
+	json_decref(open);
 }
 
 void hub_caption_recover(recorder *rec, const char *const *rooms, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		json_t *records = recorder_records(rec, rooms[i]);
-		if (records)
-			recover_room(rec, rooms[i], records);
-	}
+	for (size_t i = 0; i < n; i++)
+		recover_room(rec, rooms[i]);
 }

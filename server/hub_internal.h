@@ -210,6 +210,8 @@ void hub_caption_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot);
 void hub_caption_after_join(hub *h, hub_conn *c, int64_t now);
 void hub_caption_left(hub *h, struct hroom *hr, struct room_member *m, int64_t now);
 void hub_caption_tick(hub *h, struct hroom *hr, int64_t now);
+/* Shutdown: completes every open caption line of the room as a final and journals it. */
+void hub_caption_close(hub *h, struct hroom *hr, int64_t now);
 /* Completes the open caption lines a crash left in the named rooms' journals. */
 void hub_caption_recover(recorder *rec, const char *const *rooms, size_t n);
 /* Current speaker for attribution: the first floor holder, or none. */

@@ -42,15 +42,6 @@ struct hub_resume {
 
 /* ---- the journal -------------------------------------------------------------- */
 
-/*
- * The room's records from the start of its journal, in order. The one place
- * that reads them, so the recorder's storage can change behind it.
- */
-static json_t *room_records(hub *h, const char *room)
-{
-	return recorder_records(h->rec, room);
-}
-
 static void record_check(hub *h, struct hroom *hr, uint32_t pid, const char *check, int64_t now)
 {
 	json_t *rec = json_pack("{s:s, s:I, s:I, s:s}", "kind", "resume", "t", (json_int_t)now,
@@ -310,28 +301,43 @@ static void note_caption(struct hroom *hr, struct present *p, json_t *rec, const
 		       room_id(hr->room));
 }
 
-/* Replays one room's journal into its floor, captions and the list of who was present. */
-static void replay_room(struct hroom *hr, json_t *records, struct present *p, int64_t now)
+/* One room being rebuilt from its journal. */
+struct replay {
+	struct hroom *hr;
+	struct present p;
+	int64_t now;
+	size_t skipped;
+};
+
+/* recorder_json_fn: one record into the floor, the captions and who was present. */
+static int replay_record(void *ctx, const json_t *crec)
 {
-	size_t i, skipped = 0;
-	json_t *rec;
-	json_array_foreach(records, i, rec) {
-		const char *kind = json_string_value(json_object_get(rec, "kind"));
-		if (!kind)
-			continue;
-		skipped += floor_msg_replay(hr->floor, rec) < 0;
-		if (!strcmp(kind, "join") || !strcmp(kind, "leave") || !strcmp(kind, "presence") ||
-		    !strcmp(kind, "resume"))
-			note_roster(p, rec, kind);
-		else if (!strcmp(kind, "caption") || !strcmp(kind, "caption_open") ||
-			 !strcmp(kind, "caption_seq"))
-			note_caption(hr, p, rec, kind, now);
-	}
-	if (p->last_seq)
-		caption_room_restore_seq(hr->cap, p->last_seq);
-	if (skipped)
-		rs_log(RS_LOG_WARN, "room %s: %zu floor records did not fit and were skipped",
-		       room_id(hr->room), skipped);
+	struct replay *rp = ctx;
+	json_t *rec = (json_t *)crec; /* read only: jansson's getters want no const */
+	const char *kind = json_string_value(json_object_get(rec, "kind"));
+	if (!kind)
+		return 0;
+	rp->skipped += floor_msg_replay(rp->hr->floor, rec) < 0;
+	if (!strcmp(kind, "join") || !strcmp(kind, "leave") || !strcmp(kind, "presence") ||
+	    !strcmp(kind, "resume"))
+		note_roster(&rp->p, rec, kind);
+	else if (!strcmp(kind, "caption") || !strcmp(kind, "caption_open") ||
+		 !strcmp(kind, "caption_seq"))
+		note_caption(rp->hr, &rp->p, rec, kind, rp->now);
+	return 0;
+}
+
+/* Replays one room's journal, from its file, into its floor, captions and members. */
+static void replay_room(hub *h, struct replay *rp)
+{
+	const char *room = room_id(rp->hr->room);
+	if (recorder_foreach(h->rec, room, replay_record, rp) != RECORDER_OK)
+		rs_log(RS_LOG_WARN, "room %s: its journal could not be read to the end", room);
+	if (rp->p.last_seq)
+		caption_room_restore_seq(rp->hr->cap, rp->p.last_seq);
+	if (rp->skipped)
+		rs_log(RS_LOG_WARN, "room %s: %zu floor records did not fit and were skipped", room,
+		       rp->skipped);
 }
 
 /* A member who was present: back in the room, reconnecting, waiting for its secret. */
@@ -371,21 +377,20 @@ void hub_restore(hub *h, int64_t now)
 	h->resume->quiet = true;
 	size_t members = 0;
 	for (size_t i = 0; i < n; i++) {
-		json_t *records = room_records(h, copy[i]);
-		struct hroom *hr = records ? hub_hroom_ensure(h, copy[i]) : NULL;
+		struct hroom *hr = hub_hroom_ensure(h, copy[i]);
 		if (!hr)
 			continue;
-		struct present p = { .by_pid = json_object() };
-		replay_room(hr, records, &p, now);
-		if (p.max_pid >= h->next_pid)
-			h->next_pid = p.max_pid + 1;
+		struct replay rp = { .hr = hr, .p = { .by_pid = json_object() }, .now = now };
+		replay_room(h, &rp);
+		if (rp.p.max_pid >= h->next_pid)
+			h->next_pid = rp.p.max_pid + 1;
 		const char *key;
 		json_t *e;
-		json_object_foreach(p.by_pid, key, e) {
+		json_object_foreach(rp.p.by_pid, key, e) {
 			restore_member(h, hr, e, now);
 			members++;
 		}
-		json_decref(p.by_pid);
+		json_decref(rp.p.by_pid);
 	}
 	h->resume->quiet = false;
 	for (size_t i = 0; i < n; i++)
