@@ -198,7 +198,9 @@ def comparable_queue(q):
 def test_sigkill_mid_session_and_restart(make_server):
     server = make_server(config=MODERATED)
     tok = server.token("panel", "moderator", "Chair")
+    vice_tok = server.token("panel", "moderator", "Vice chair")
     cap_tok = server.token("panel", "captioner", "Lynn")
+    holder = {}
 
     async def go():
         mod, msnap = await join(server, token=tok)
@@ -223,69 +225,63 @@ def test_sigkill_mid_session_and_restart(make_server):
         last_seq = (await mod.event("caption"))["seq"]
         await asyncio.sleep(1.0)
         before = await mod.ok("floor.stats")
-        # The loop ends here: every link drops, and everyone is reconnecting.
-        return people, req, before, last_seq, msnap, csnap
+        # The complete floor as a moderator sees it, just before the kill.
+        vice, vsnap = await join(server, token=vice_tok)
+        data = vsnap
+        await asyncio.sleep(0.5)  # the group commit reaches the disk
+        # Killed in the middle of the session, every member still connected.
+        server.stop(sig=signal.SIGKILL)
+        await asyncio.sleep(0.5)  # the writer process finishes what it was given
+        again = Server(config=MODERATED, data=server.data)
+        holder["again"] = again
+        t0 = time.monotonic()
+        clients = {}
+        results = {}
+        for name, snap in [("Chair", msnap), ("Vice", vsnap), ("Lynn", csnap)] + \
+                [(n, people[n][1]) for n in people]:
+            c, r = await resume(again, snap, last_caption_seq=last_seq)
+            assert r["type"] == "result", (name, r)
+            clients[name], results[name] = c, r["data"]
+        assert time.monotonic() - t0 < 5
+        chair = results["Chair"]
+        assert chair["you"]["pid"] == msnap["you"]["pid"] and chair["you"]["role"] == "moderator"
+        for n in people:
+            assert results[n]["you"]["pid"] == people[n][1]["you"]["pid"]
+            assert results[n]["you"]["role"] == "participant"
+        assert results["Lynn"]["you"]["role"] == "captioner"
+        q0, q1 = data["floor"]["queue"], results["Eli"]["floor"]["queue"]
+        assert comparable_queue(q0) == comparable_queue(q1)
+        assert q1["limit_s"] == 90
+        assert [e["request"] for e in q1["queue"]] == [req["Eli"], req["Bo"]]
+        assert [e["request"] for e in q1["held"]] == [req["Chen"]]
+        assert [e["request"] for e in q1["pending"]] == [req["Dee"]]
+        assert [e["request"] for e in q1["holders"]] == [req["Ana"]]
+        assert results["Ana"]["floor"]["may_speak"] is True
+        assert results["Chen"]["floor"]["you"]["state"] == "held"
+        w0 = [(i["written"], i["text"], i["state"]) for i in data["floor"]["written"]["items"]]
+        w1 = [(i["written"], i["text"], i["state"]) for i in chair["floor"]["written"]["items"]]
+        assert w0 == w1 and len(w1) == 2
+        s1 = chair["floor"]["stats"]
+        assert s1["written"] == before["written"]
+        assert s1["total_ms"] >= before["total_ms"]
+        assert [p["who"]["pid"] for p in s1["participants"]] == \
+            [p["who"]["pid"] for p in before["participants"]]
+        # Captions typed after the restart reach everyone, numbered past the old ones.
+        await clients["Lynn"].ok("caption.final", text="After the restart.")
+        for name in ("Chair", "Ana", "Eli"):
+            ev = await clients[name].event("caption", pred=lambda m: m["text"] ==
+                                           "After the restart.")
+            assert ev["seq"] > last_seq
+        # A newcomer gets a pid nobody had.
+        n, nsnap = await join(again, name="New")
+        assert nsnap["you"]["pid"] > max(r["you"]["pid"] for r in results.values())
+        for c in list(clients.values()) + [n]:
+            await c.close()
+        for c in (mod, cap, vice, *[p[0] for p in people.values()]):
+            c.ws.transport.abort()
 
-    people, req, before, last_seq, msnap, csnap = run(go())
-
-    async def view():
-        """The complete floor as the chair sees it, just before the kill."""
-        c = await Client.connect(server)
-        r = await c.request("join", room="panel", resume=msnap["resume"]["secret"])
-        assert r["type"] == "result", r
-        await c.close()
-        return r["data"]
-    data = run(view())
-    msnap["resume"]["secret"] = data["resume"]["secret"]
-    time.sleep(0.5)  # the group commit reaches the disk
-    server.stop(sig=signal.SIGKILL)
-    time.sleep(0.5)  # the writer process finishes what it was given
-    again = Server(config=MODERATED, data=server.data)
     try:
-        async def back():
-            t0 = time.monotonic()
-            clients = {}
-            results = {}
-            for name, snap in [("Chair", msnap), ("Lynn", csnap)] + \
-                    [(n, people[n][1]) for n in people]:
-                c, r = await resume(again, snap, last_caption_seq=last_seq)
-                assert r["type"] == "result", (name, r)
-                clients[name], results[name] = c, r["data"]
-            assert time.monotonic() - t0 < 5
-            chair = results["Chair"]
-            assert chair["you"]["pid"] == msnap["you"]["pid"] and chair["you"]["role"] == "moderator"
-            for n in people:
-                assert results[n]["you"]["pid"] == people[n][1]["you"]["pid"]
-                assert results[n]["you"]["role"] == "participant"
-            assert results["Lynn"]["you"]["role"] == "captioner"
-            q0, q1 = data["floor"]["queue"], results["Eli"]["floor"]["queue"]
-            assert comparable_queue(q0) == comparable_queue(q1)
-            assert q1["limit_s"] == 90
-            assert [e["request"] for e in q1["queue"]] == [req["Eli"], req["Bo"]]
-            assert [e["request"] for e in q1["held"]] == [req["Chen"]]
-            assert [e["request"] for e in q1["pending"]] == [req["Dee"]]
-            assert [e["request"] for e in q1["holders"]] == [req["Ana"]]
-            assert results["Ana"]["floor"]["may_speak"] is True
-            assert results["Chen"]["floor"]["you"]["state"] == "held"
-            w0 = [(i["written"], i["text"], i["state"]) for i in data["floor"]["written"]["items"]]
-            w1 = [(i["written"], i["text"], i["state"]) for i in chair["floor"]["written"]["items"]]
-            assert w0 == w1 and len(w1) == 2
-            s1 = chair["floor"]["stats"]
-            assert s1["written"] == before["written"]
-            assert s1["total_ms"] >= before["total_ms"]
-            assert [p["who"]["pid"] for p in s1["participants"]] == \
-                [p["who"]["pid"] for p in before["participants"]]
-            # Captions typed after the restart reach everyone, numbered past the old ones.
-            await clients["Lynn"].ok("caption.final", text="After the restart.")
-            for name in ("Chair", "Ana", "Eli"):
-                ev = await clients[name].event("caption", pred=lambda m: m["text"] ==
-                                               "After the restart.")
-                assert ev["seq"] > last_seq
-            # A newcomer gets a pid nobody had.
-            n, nsnap = await join(again, name="New")
-            assert nsnap["you"]["pid"] > max(r["you"]["pid"] for r in results.values())
-            for c in list(clients.values()) + [n]:
-                await c.close()
-        run(back())
+        run(go())
     finally:
-        again.close()
+        if "again" in holder:
+            holder["again"].close()
