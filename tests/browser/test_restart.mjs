@@ -72,7 +72,7 @@ test('a restart costs nobody their place', async () => {
   await hand.getByTestId('floor-you').getByText('number 1 in the queue').waitFor();
   await mod.getByTestId('floor-queue').locator('li', { hasText: 'Raúl' })
     .getByText('Interconnection costs').waitFor();
-  await mod.getByTestId('floor-holders').getByText('Speaker').waitFor();
+  await mod.getByTestId('floor-holders').getByText('Speaker').first().waitFor();
   // The browsers offered audio again by themselves: the listener hears the floor again.
   await listener.waitForFunction(() => window.rostrumAudio.connected(), null, { timeout: 20000 });
   await speaker.waitForFunction(() => window.rostrumAudio.connected(), null, { timeout: 20000 });
@@ -96,7 +96,7 @@ test('a restart costs nobody their place', async () => {
   await new Promise((r) => again.once('exit', r));
   again = await restart();
   await hand.getByTestId('floor-you').getByText('number 1 in the queue').waitFor({ timeout: 15000 });
-  await mod.getByTestId('floor-holders').getByText('Speaker').waitFor({ timeout: 15000 });
+  await mod.getByTestId('floor-holders').getByText('Speaker').first().waitFor({ timeout: 15000 });
   await cap.locator('#status').getByText('Connected as').waitFor({ timeout: 15000 });
   await request(cap, 'caption.final', { text: 'After the crash.' });
   for (const p of [mod, listener, hand, speaker])
