@@ -132,10 +132,22 @@ static bool room_pinned_cb(void *ctx, room *r, uint32_t pid)
 	return pinned;
 }
 
+static size_t room_pinned_list_cb(void *ctx, room *r, uint32_t *pids, size_t max)
+{
+	hub *h = ctx;
+	struct hroom *hr = hub_hroom(h, room_id(r));
+	size_t n = 0;
+	FOR_FEATURES(f)
+		if (hr && f->pinned_list && n < max)
+			n += f->pinned_list(h, hr, pids + n, max - n);
+	return n;
+}
+
 static struct hroom *add_room(hub *h, const char *id, const char *title, bool open, json_t *policy)
 {
 	struct room_listener l = { .send = room_send_cb, .record = room_record_cb,
-				   .pinned = room_pinned_cb, .ctx = h };
+				   .pinned = room_pinned_cb, .pinned_list = room_pinned_list_cb,
+				   .ctx = h };
 	const struct config_limits *cl = &h->cfg->limits;
 	struct room_limits lim = { .max_members = cl->max_room_members,
 				   .roster_full = cl->roster_full, .tick_ms = ROSTER_TICK_MS };

@@ -144,6 +144,8 @@ struct hub_feature {
 	void (*room_empty)(hub *h, struct hroom *hr, int64_t now);
 	/* Whether a large room's roster still names pid (holding or queued for the floor). */
 	bool (*pinned)(hub *h, struct hroom *hr, uint32_t pid);
+	/* The pids it pins now (up to max), for a large room's snapshot. */
+	size_t (*pinned_list)(hub *h, struct hroom *hr, uint32_t *pids, size_t max);
 	/* The room's next deadline for this feature, and its work when due. */
 	int64_t (*room_deadline)(const struct hroom *hr);
 	void (*room_tick)(hub *h, struct hroom *hr, int64_t now);
