@@ -14,7 +14,8 @@
 
 Usage:
   /usr/bin/python3 bench/join_storm.py --bin build-release/server/rostrum \
-      --storm 1000 2000 5000 [--loop poll|epoll] [--wakeup 5000]
+      --client-bin build-release/bench/storm_client \
+      --storm 1000 2000 5000 [--loop poll|epoll] [--wakeup 5000] [--client python]
 """
 import argparse
 import asyncio
@@ -162,6 +163,24 @@ def storm(binary, loop, n, procs, settle_s):
             "server_cpu_s": round(cpu, 2), "server_rss_mib": round(rss / 1024, 1)}
 
 
+def storm_c(binary, loop, n, settle_s, client_bin):
+    """The same storm from storm_client (C, one epoll loop): the server's latency, not Python's."""
+    proc, url = start_server(binary, loop)
+    port = url.split(":")[2].split("/")[0]
+    try:
+        cpu0 = cpu_s(proc.pid)
+        out = subprocess.run([client_bin, port, "plenary", str(n), str(settle_s)],
+                             capture_output=True, text=True, timeout=300)
+        cpu = cpu_s(proc.pid) - cpu0
+        rss = rss_kib(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    r = json.loads(out.stdout)
+    r.update({"loop": loop, "server_cpu_s": round(cpu, 2), "server_rss_mib": round(rss / 1024, 1)})
+    return r
+
+
 # ---- wake-up cost ------------------------------------------------------------------------
 
 async def idle_then_ping(url, n, pings):
@@ -212,9 +231,16 @@ def main():
     ap.add_argument("--settle", type=float, default=3.0)
     ap.add_argument("--wakeup", type=int, default=0, help="idle sockets for the wake-up test")
     ap.add_argument("--pings", type=int, default=300)
+    ap.add_argument("--client", choices=["c", "python"], default="c")
+    ap.add_argument("--client-bin", default=os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "build", "bench", "storm_client"))
     a = ap.parse_args()
     for n in a.storm:
-        print(json.dumps(storm(a.bin, a.loop, n, a.procs, a.settle)), flush=True)
+        if a.client == "c":
+            r = storm_c(a.bin, a.loop, n, a.settle, a.client_bin)
+        else:
+            r = storm(a.bin, a.loop, n, a.procs, a.settle)
+        print(json.dumps(r), flush=True)
     if a.wakeup:
         print(json.dumps(wakeup(a.bin, a.loop, a.wakeup, a.pings)), flush=True)
 

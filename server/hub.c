@@ -134,10 +134,22 @@ static bool room_pinned_cb(void *ctx, room *r, uint32_t pid)
 	return pinned;
 }
 
+static size_t room_pinned_list_cb(void *ctx, room *r, uint32_t *pids, size_t max)
+{
+	hub *h = ctx;
+	struct hroom *hr = hub_hroom(h, room_id(r));
+	size_t n = 0;
+	FOR_FEATURES(f)
+		if (hr && f->pinned_list && n < max)
+			n += f->pinned_list(h, hr, pids + n, max - n);
+	return n;
+}
+
 static struct hroom *add_room(hub *h, const char *id, const char *title, bool open, json_t *policy)
 {
 	struct room_listener l = { .send = room_send_cb, .record = room_record_cb,
-				   .pinned = room_pinned_cb, .ctx = h };
+				   .pinned = room_pinned_cb, .pinned_list = room_pinned_list_cb,
+				   .ctx = h };
 	const struct config_limits *cl = &h->cfg->limits;
 	struct room_limits lim = { .max_members = cl->max_room_members,
 				   .roster_full = cl->roster_full, .tick_ms = ROSTER_TICK_MS };
@@ -461,6 +473,8 @@ static int join_identity(hub *h, json_t *req, const char *room_name, int64_t now
 		int rc = token_verify(h->secret, json_string_value(tok), now / 1000, who);
 		if (rc == TOKEN_EXPIRED)
 			return fail(rep, "token_expired", "%s", token_strerror(rc));
+		if (rc == TOKEN_REVOKED)
+			return fail(rep, "token_revoked", "%s", token_strerror(rc));
 		if (rc != TOKEN_OK)
 			return fail(rep, "bad_token", "%s", token_strerror(rc));
 		if (strcmp(who->room, room_name) != 0)
@@ -529,6 +543,7 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 		return fail(rep, "room_full", "room '%s' is full", name);
 	h->next_pid++;
 	c->hr = hr;
+	rs_strlcpy(c->token_id, json_object_get(req, "token") ? who.jti : "", sizeof c->token_id);
 	rep->data = room_snapshot(hr->room);
 	json_object_set_new(rep->data, "you", room_member_json(c->member));
 	FOR_FEATURES(f)
@@ -680,6 +695,20 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 	if (c->hr) /* a request may have moved the room's timers (a leave marked its own) */
 		hub_room_dirty(h, c->hr);
 	json_decref(msg);
+}
+
+void hub_conn_binary(hub *h, hub_conn *c, int64_t now)
+{
+	if (!rate_ok(h, c, now)) {
+		refuse_flood(h, c, NULL, now);
+		return;
+	}
+	hub_conn_error(h, c, "bad_message", "signaling messages are JSON text, not binary frames");
+}
+
+const char *hub_conn_token_id(const hub_conn *c)
+{
+	return c && c->hr && c->token_id[0] ? c->token_id : NULL;
 }
 
 /* ---- timers ----------------------------------------------------------------- */

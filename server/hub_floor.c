@@ -173,6 +173,19 @@ static bool floor_pinned(hub *h, struct hroom *hr, uint32_t pid)
 	return hr->floor && floor_find_live(hr->floor, pid, &v);
 }
 
+static size_t floor_pinned_list(hub *h, struct hroom *hr, uint32_t *pids, size_t max)
+{
+	(void)h;
+	static const enum floor_state live[] = { FLOOR_GRANTED, FLOOR_ACCEPTED, FLOOR_PENDING,
+						 FLOOR_HELD };
+	size_t n = 0;
+	struct floor_req_view v;
+	for (size_t s = 0; s < RS_ARRAY_LEN(live); s++)
+		for (size_t i = 0; n < max && floor_at(hr->floor, live[s], i, &v); i++)
+			pids[n++] = v.pid;
+	return n;
+}
+
 static int floor_request_hook(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,
 			      struct reply *rep)
 {
@@ -198,6 +211,7 @@ const struct hub_feature hub_floor_feature = {
 	.updated = hub_floor_updated,
 	.left = floor_left_hook,
 	.pinned = floor_pinned,
+	.pinned_list = floor_pinned_list,
 	.room_deadline = floor_room_deadline,
 	.room_tick = hub_floor_tick,
 };

@@ -60,6 +60,7 @@ struct hub_conn {
 	int64_t talk_ms;              /* last packet with voice in it */
 	int64_t heard_ms;             /* last packet let through the floor gate */
 	bool talking;                 /* as last announced */
+	char token_id[TOKEN_ID_LEN + 1]; /* the join token's id, "" without one (revocation) */
 };
 
 struct hub {
@@ -145,6 +146,8 @@ struct hub_feature {
 	void (*room_empty)(hub *h, struct hroom *hr, int64_t now);
 	/* Whether a large room's roster still names pid (holding or queued for the floor). */
 	bool (*pinned)(hub *h, struct hroom *hr, uint32_t pid);
+	/* The pids it pins now (up to max), for a large room's snapshot. */
+	size_t (*pinned_list)(hub *h, struct hroom *hr, uint32_t *pids, size_t max);
 	/* The room's next deadline for this feature, and its work when due. */
 	int64_t (*room_deadline)(const struct hroom *hr);
 	void (*room_tick)(hub *h, struct hroom *hr, int64_t now);

@@ -42,10 +42,14 @@ struct hub_resume {
 
 /* ---- the journal -------------------------------------------------------------- */
 
-static void record_check(hub *h, struct hroom *hr, uint32_t pid, const char *check, int64_t now)
+/* The membership's current check value (and its join token's id, for revocation) to the journal. */
+static void record_check(hub *h, struct hroom *hr, uint32_t pid, const char *check,
+			 const char *jti, int64_t now)
 {
 	json_t *rec = json_pack("{s:s, s:I, s:I, s:s}", "kind", "resume", "t", (json_int_t)now,
 				"pid", (json_int_t)pid, "check", check);
+	if (jti && jti[0])
+		json_object_set_new(rec, "jti", json_string(jti));
 	if (hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
 		rs_log(RS_LOG_WARN, "room %s: a resume record was not journaled; participant %" PRIu32
 		       " cannot resume after a restart", room_id(hr->room), pid);
@@ -91,7 +95,8 @@ static void issue(hub *h, hub_conn *c, int64_t now, json_t *data)
 		rs_log(RS_LOG_WARN, "no resume secret for participant %" PRIu32, c->member->pid);
 		return;
 	}
-	record_check(h, c->hr, c->member->pid, check, now);
+	resume_set_tag(r->t, c->member->pid, c->token_id);
+	record_check(h, c->hr, c->member->pid, check, c->token_id, now);
 	json_object_set_new(data, "resume",
 			    json_pack("{s:s, s:I}", "secret", secret, "grace_s",
 				      (json_int_t)(resume_grace_ms(r->t) / 1000)));
@@ -141,6 +146,8 @@ static int resume_target(hub *h, json_t *req, struct hroom **hr, struct room_mem
 	*m = rc == RESUME_OK ? room_find((*hr)->room, pid) : NULL;
 	if (rc == RESUME_OK && !*m)
 		rc = RESUME_E_GONE;
+	if (rc == RESUME_OK && token_id_revoked(resume_tag(h->resume->t, pid)))
+		return hub_fail(rep, "token_revoked", "the join token of that membership was revoked");
 	if (rc != RESUME_OK) {
 		metrics_add("rostrum_resume_refused_total", 1);
 		return hub_fail(rep, resume_code(rc), "%s", resume_strerror(rc));
@@ -150,8 +157,8 @@ static int resume_target(hub *h, json_t *req, struct hroom **hr, struct room_mem
 
 int hub_resume_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
 {
-	struct hroom *hr;
-	struct room_member *m;
+	struct hroom *hr = NULL;
+	struct room_member *m = NULL;
 	if (resume_target(h, req, &hr, &m, rep))
 		return -1;
 	if (m->conn) {
@@ -164,6 +171,8 @@ int hub_resume_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply 
 				    "resumed on another connection");
 		}
 	}
+	/* The new connection carries the membership's token id: a revocation still closes it. */
+	rs_strlcpy(c->token_id, resume_tag(h->resume->t, m->pid), sizeof c->token_id);
 	hub_member_resume(h, c, hr, m, now);
 	rep->data = room_snapshot(hr->room);
 	json_object_set_new(rep->data, "you", room_member_json(m));
@@ -185,7 +194,10 @@ static enum hub_keep resume_keep_hook(hub *h, hub_conn *c, int64_t now)
 {
 	(void)now;
 	uint32_t pid = c->member ? c->member->pid : 0;
-	return pid && resume_known(h->resume->t, pid) ? HUB_KEEP_RECONNECTING : HUB_KEEP_NO;
+	/* A member closed for a revoked token leaves: its secret must not bring it back. */
+	if (!pid || !resume_known(h->resume->t, pid) || token_id_revoked(c->token_id))
+		return HUB_KEEP_NO;
+	return HUB_KEEP_RECONNECTING;
 }
 
 static void resume_detached_hook(hub *h, struct hroom *hr, struct room_member *m, hub_conn *c,
@@ -279,12 +291,17 @@ static void note_roster(struct present *p, json_t *rec, const char *kind)
 	if (strcmp(kind, "leave") == 0) {
 		json_object_del(p->by_pid, key);
 	} else if (strcmp(kind, "resume") == 0) {
-		if (cur)
+		if (cur) {
 			json_object_set(cur, "check", json_object_get(rec, "check"));
+			if (json_object_get(rec, "jti"))
+				json_object_set(cur, "jti", json_object_get(rec, "jti"));
+		}
 	} else {
 		json_t *e = json_deep_copy(rec);
-		if (cur && json_object_get(cur, "check"))
-			json_object_set(e, "check", json_object_get(cur, "check"));
+		const char *keep[] = { "check", "jti" };
+		for (size_t i = 0; cur && i < RS_ARRAY_LEN(keep); i++)
+			if (json_object_get(cur, keep[i]))
+				json_object_set(e, keep[i], json_object_get(cur, keep[i]));
 		json_object_set_new(p->by_pid, key, e);
 	}
 }
@@ -363,6 +380,7 @@ static void restore_member(hub *h, struct hroom *hr, json_t *e, int64_t now)
 		if (resume_restore(r->t, room_id(hr->room), pid, none, now) != RESUME_OK)
 			rs_log(RS_LOG_WARN, "participant %" PRIu32 " has no grace period", pid);
 	}
+	resume_set_tag(r->t, pid, json_string_value(json_object_get(e, "jti")));
 	hub_room_dirty(h, hr);
 }
 

@@ -18,6 +18,7 @@ struct membership {
 	char room[RESUME_ROOM_MAX + 1];
 	uint8_t check[RESUME_CHECK_HEX / 2]; /* SHA-256 of the current nonce, truncated */
 	int64_t deadline;                    /* end of the grace period, NO_DEADLINE while attached */
+	char tag[RESUME_TAG_MAX + 1];
 };
 
 struct resume_table {
@@ -269,6 +270,19 @@ void resume_detach(resume_table *t, uint32_t pid, int64_t now)
 	struct membership *m = find(t, pid);
 	if (m)
 		m->deadline = now + t->grace_ms;
+}
+
+void resume_set_tag(resume_table *t, uint32_t pid, const char *tag)
+{
+	struct membership *m = find(t, pid);
+	if (m)
+		rs_strlcpy(m->tag, tag ? tag : "", sizeof m->tag);
+}
+
+const char *resume_tag(const resume_table *t, uint32_t pid)
+{
+	const struct membership *m = find(t, pid);
+	return m ? m->tag : "";
 }
 
 bool resume_known(const resume_table *t, uint32_t pid)

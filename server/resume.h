@@ -84,6 +84,14 @@ RS_MUST_CHECK int resume_verify(const resume_table *t, const char *room, const c
 
 /* The member's connection dropped: its grace period runs from now. Unknown pids are ignored. */
 void resume_detach(resume_table *t, uint32_t pid, int64_t now);
+#define RESUME_TAG_MAX 32
+/*
+ * An opaque label kept with pid's membership, "" by default: the hub keeps
+ * the join token's id there, so a revoked token's member cannot resume.
+ */
+void resume_set_tag(resume_table *t, uint32_t pid, const char *tag);
+const char *resume_tag(const resume_table *t, uint32_t pid);
+
 /* True while pid has a membership (attached or detached). */
 bool resume_known(const resume_table *t, uint32_t pid);
 /* True while pid is known and detached. */

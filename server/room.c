@@ -14,6 +14,9 @@ struct room {
 	struct room_member **by_pid;  /* open addressing on pid, a power of two > 2 n_members */
 	size_t n_slots;
 	presence *pres;               /* roster changes waiting for the next delta */
+	size_t roles[RS_ROLE_COUNT];  /* members per role */
+	struct room_member **staff;   /* members whose role is not participant, join order */
+	size_t n_staff, cap_staff;
 	/* passed in */
 	bool open;
 	struct room_limits lim;
@@ -85,6 +88,7 @@ void room_destroy(room *r)
 		free(r->members[i]);
 	free(r->members);
 	free(r->by_pid);
+	free(r->staff);
 	presence_destroy(r->pres);
 	json_decref(r->policy);
 	free(r->id);
@@ -161,7 +165,16 @@ int room_join(room *r, int64_t wall_ms, uint32_t pid, enum rs_role role,
 		index_grow(r);
 	else
 		index_put(r, m);
-	presence_joined(r->pres, wall_ms, pid, room_member_json(m), listed(r, m));
+	r->roles[role]++;
+	if (role != RS_ROLE_PARTICIPANT) {
+		if (r->n_staff == r->cap_staff) {
+			r->cap_staff = r->cap_staff ? r->cap_staff * 2 : 8;
+			r->staff = rs_realloc(r->staff, r->cap_staff * sizeof *r->staff);
+		}
+		r->staff[r->n_staff++] = m;
+	}
+	/* A newcomer holds no floor request yet: its role alone says whether it is listed. */
+	presence_joined(r->pres, wall_ms, pid, room_member_json(m), role != RS_ROLE_PARTICIPANT);
 	record_member(r, "join", m, wall_ms);
 	*out = m;
 	return ROOM_OK;
@@ -176,6 +189,13 @@ void room_leave(room *r, struct room_member *m, int64_t wall_ms)
 	memmove(&r->members[i], &r->members[i + 1], (r->n_members - i - 1) * sizeof *r->members);
 	r->n_members--;
 	index_del(r, m);
+	r->roles[m->role]--;
+	for (size_t k = 0; k < r->n_staff; k++)
+		if (r->staff[k] == m) {
+			memmove(&r->staff[k], &r->staff[k + 1], (r->n_staff - k - 1) * sizeof *r->staff);
+			r->n_staff--;
+			break;
+		}
 	presence_left(r->pres, wall_ms, m->pid, listed(r, m));
 	record_member(r, "leave", m, wall_ms);
 	free(m);
@@ -250,21 +270,43 @@ void room_record(room *r, json_t *rec)
 		r->l.record(r->l.ctx, r, rec);
 }
 
+#define PINNED_MAX 256 /* pinned participants a large room's snapshot names */
+
+/* A large room's roster: the staff in join order, then the pinned participants. */
+static json_t *listed_roster(const room *r)
+{
+	json_t *roster = json_array();
+	for (size_t i = 0; i < r->n_staff; i++)
+		json_array_append_new(roster, room_member_json(r->staff[i]));
+	uint32_t pids[PINNED_MAX];
+	size_t n = r->l.pinned_list ? r->l.pinned_list(r->l.ctx, (room *)r, pids, PINNED_MAX) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct room_member *m = room_find(r, pids[i]);
+		if (m && m->role == RS_ROLE_PARTICIPANT)
+			json_array_append_new(roster, room_member_json(m));
+	}
+	return roster;
+}
+
+/*
+ * O(listed) in a large room, O(members) up to roster_full: a join storm of N
+ * costs O(N) snapshot work in all, not O(N²).
+ */
 json_t *room_snapshot(const room *r)
 {
 	bool partial = room_partial(r);
-	json_t *roster = json_array();
-	size_t roles[RS_ROLE_COUNT] = { 0 };
-	for (size_t i = 0; i < r->n_members; i++) {
-		const struct room_member *m = r->members[i];
-		if ((unsigned)m->role < RS_ROLE_COUNT)
-			roles[m->role]++;
-		if (!partial || listed(r, m))
-			json_array_append_new(roster, room_member_json(m));
+	json_t *roster;
+	if (partial) {
+		roster = listed_roster(r);
+	} else {
+		roster = json_array();
+		for (size_t i = 0; i < r->n_members; i++)
+			json_array_append_new(roster, room_member_json(r->members[i]));
 	}
 	json_t *counts = json_object();
 	for (int i = 0; i < RS_ROLE_COUNT; i++)
-		json_object_set_new(counts, attrs_role_name((enum rs_role)i), json_integer((json_int_t)roles[i]));
+		json_object_set_new(counts, attrs_role_name((enum rs_role)i),
+				    json_integer((json_int_t)r->roles[i]));
 	json_t *o = json_object();
 	json_t *info = json_object();
 	json_object_set_new(info, "id", json_string(r->id));

@@ -42,6 +42,8 @@ struct room_listener {
 	void (*record)(void *ctx, room *r, json_t *rec);
 	/* Optional: whether a large room's roster still names pid (a speaker, the queue). */
 	bool (*pinned)(void *ctx, room *r, uint32_t pid);
+	/* Optional: the pinned pids (up to max into pids), for a large room's snapshot. */
+	size_t (*pinned_list)(void *ctx, room *r, uint32_t *pids, size_t max);
 	void *ctx;
 };
 

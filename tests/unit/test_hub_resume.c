@@ -366,6 +366,58 @@ static void test_grace_runs_out(void)
 	session_free(&s);
 }
 
+static char revoked_id[TOKEN_ID_LEN + 1];
+
+static bool is_revoked(void *ctx, const char *id)
+{
+	(void)ctx;
+	return revoked_id[0] && strcmp(id, revoked_id) == 0;
+}
+
+/* A revoked token's member is not kept on close, and cannot resume once its link dropped. */
+static void test_revoked(void)
+{
+	struct session s;
+	session_start(&s);
+	now += 1000;
+	flush(s.h); /* the joins are announced: a leave is not folded into them */
+	token_set_revocation_check(is_revoked, NULL);
+	/* The captioner's link drops, then its token is revoked: no way back. */
+	const char *cid = hub_conn_token_id(s.cc);
+	CHECK(cid != NULL);
+	char cap_id[TOKEN_ID_LEN + 1];
+	rs_strlcpy(cap_id, cid ? cid : "", sizeof cap_id);
+	hub_conn_closed(s.h, s.cc, now);
+	rs_strlcpy(revoked_id, cap_id, sizeof revoked_id);
+	struct fake fx = { 0 };
+	hub_conn *cx = hub_conn_open(s.h, &fx, now);
+	say(s.h, cx, "{\"type\":\"join\",\"id\":3,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sc);
+	CHECK(last_error(&fx) && strcmp(last_error(&fx), "token_revoked") == 0);
+	/* The chair, revoked while connected: the close that follows is a leave. */
+	const char *mid = hub_conn_token_id(s.cm);
+	CHECK(mid != NULL);
+	rs_strlcpy(revoked_id, mid ? mid : "", sizeof revoked_id);
+	hub_conn_closed(s.h, s.cm, now);
+	now += 1000;
+	flush(s.h);
+	CHECK(left_seen(&s.fa, s.pm));
+	say(s.h, cx, "{\"type\":\"join\",\"id\":4,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sm);
+	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_expired") == 0);
+	/* A resumed connection carries its membership's token id, so revocation still finds it. */
+	hub_conn_closed(s.h, s.ca, now); /* Ana joined without a token */
+	say(s.h, cx, "{\"type\":\"join\",\"id\":5,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
+	CHECK(json_integer_value(jpath(last_of(&fx, "result"), "data.you.pid")) == s.pa);
+	CHECK(hub_conn_token_id(cx) == NULL);
+	token_set_revocation_check(NULL, NULL);
+	revoked_id[0] = '\0';
+	hub_conn *live[] = { s.cb, cx };
+	for (size_t i = 0; i < 2; i++)
+		hub_conn_closed(s.h, live[i], now);
+	fake_clear(&fx);
+	hub_destroy(s.h);
+	session_free(&s);
+}
+
 /* Latest secret of a member from its last join result. */
 static char *secret_of(struct fake *f)
 {
@@ -511,6 +563,9 @@ int main(void)
 	recorder_destroy(rec);
 	rec = recorder_create("/nonexistent", NULL);
 	test_grace_runs_out();
+	recorder_destroy(rec);
+	rec = recorder_create("/nonexistent", NULL);
+	test_revoked();
 	recorder_destroy(rec);
 	char dir[] = "/tmp/rostrum-resume-XXXXXX";
 	CHECK(mkdtemp(dir) != NULL);

@@ -51,6 +51,11 @@ static void issue_verify(void)
 	CHECK(strcmp(s1, s3) != 0 && strcmp(c1, c3) != 0);
 	CHECK(resume_verify(t, "plenary", s1, &pid) == RESUME_E_USED);
 	CHECK(resume_verify(t, "plenary", s3, &pid) == RESUME_OK);
+	/* A tag rides along with the membership (the hub keeps the join token's id there). */
+	CHECK_STR(resume_tag(t, 7), "");
+	resume_set_tag(t, 7, "abcdefghijklmnopqrstuv");
+	CHECK_STR(resume_tag(t, 7), "abcdefghijklmnopqrstuv");
+	CHECK_STR(resume_tag(t, 99), "");
 	/* Gone once the member left. */
 	resume_forget(t, 7);
 	CHECK(resume_verify(t, "plenary", s3, &pid) == RESUME_E_GONE);
