@@ -192,11 +192,17 @@ static void dtls_flush(struct lg_rtc *r)
 		(void)!send(r->fd, buf, (size_t)n, 0);
 }
 
+/* LG_DEBUG=1 in the environment traces each connection's steps on stderr. */
+static int debug = -1;
+#define TRACE(...) do { if (debug < 0) debug = getenv("LG_DEBUG") != NULL; \
+			 if (debug) fprintf(stderr, __VA_ARGS__); } while (0)
+
 static void on_stun(struct lg_rtc *r, int64_t now_ms, const uint8_t *b, size_t n)
 {
 	struct stun_msg m;
 	if (stun_parse(b, n, &m) != STUN_OK || m.method != STUN_BINDING)
 		return;
+	TRACE("%s: stun class %d, state %d\n", r->lufrag, (int)m.cls, (int)r->state);
 	if (m.cls == STUN_REQUEST) { /* a full ICE peer checks the pair too */
 		struct sockaddr_in peer;
 		socklen_t l = sizeof peer;
@@ -227,6 +233,7 @@ static void on_dtls(struct lg_rtc *r, const uint8_t *b, size_t n)
 	if (!r->dtls || r->state == LG_RTC_FAILED)
 		return;
 	if (dtls_conn_input(r->dtls, b, n) != DTLS_OK) {
+		TRACE("%s: dtls input failed\n", r->lufrag);
 		r->state = LG_RTC_FAILED;
 		return;
 	}
@@ -238,6 +245,7 @@ static void on_dtls(struct lg_rtc *r, const uint8_t *b, size_t n)
 			return;
 		}
 		r->state = LG_RTC_READY;
+		TRACE("%s: srtp ready\n", r->lufrag);
 	}
 }
 
@@ -285,6 +293,7 @@ void lg_rtc_tick(struct lg_rtc *r, int64_t now_ms)
 {
 	if (r->state == LG_RTC_CHECKING && now_ms >= r->next_check_ms) {
 		if (++r->checks > CHECK_TRIES) {
+			TRACE("%s: no answer to %d checks\n", r->lufrag, r->checks - 1);
 			r->state = LG_RTC_FAILED;
 			return;
 		}
@@ -294,8 +303,10 @@ void lg_rtc_tick(struct lg_rtc *r, int64_t now_ms)
 	if (r->state == LG_RTC_DTLS && r->dtls && dtls_conn_next_deadline_ms(r->dtls) == 0) {
 		dtls_conn_timeout(r->dtls);
 		dtls_flush(r);
-		if (dtls_conn_state(r->dtls) == DTLS_FAILED)
+		if (dtls_conn_state(r->dtls) == DTLS_FAILED) {
+			TRACE("%s: dtls timed out\n", r->lufrag);
 			r->state = LG_RTC_FAILED;
+		}
 	}
 	if ((r->state == LG_RTC_DTLS || r->state == LG_RTC_READY) && now_ms >= r->next_consent_ms) {
 		r->tid[0]++; /* a fresh transaction; its answer is not waited for */
