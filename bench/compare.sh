@@ -167,13 +167,14 @@ def g(d, *path):
     for k in path:
         d = d[k]
     return d
-rows = [("connected", ("connected",)), ("loss %", ("loss_pct",)),
+rows = [("connected", ("connected",)), ("loss % (sequence gaps)", ("loss_pct",)),
+        ("delivered % of 50/s", ("delivery", "pct_of_50_per_s")),
         ("latency p50 ms (tone onset)", ("onset_latency_ms", "p50")),
         ("latency p99 ms (tone onset)", ("onset_latency_ms", "p99")),
         ("media ready p99 ms", ("media_ready_ms", "p99")),
         ("server CPU idle %", ("server_cpu", "idle_pct")),
         ("server CPU speaking %", ("server_cpu", "active_pct")),
-        ("us per packet per listener", ("server_cpu", "us_per_packet_per_listener")),
+        ("us CPU per delivered packet", ("server_cpu", "us_per_delivered_packet")),
         ("RSS KiB per participant", ("server_rss_kib", "per_participant")),
         ("generator CPU %", ("extra", "generator_cpu_pct"))]
 print("\n| %-30s | %12s | %12s | %14s |" % ("", "rostrum", "janus", "janus/rostrum"))

@@ -117,6 +117,8 @@ void lg_janus_text(struct lg *g, struct lg_part *p, char *text, size_t len)
 		return;
 	const char *what = json_string_value(json_object_get(m, "janus"));
 	const char *tx = json_string_value(json_object_get(m, "transaction"));
+	if (getenv("LG_DEBUG"))
+		fprintf(stderr, "janus %d: %.*s\n", p->idx, (int)(len < 300 ? len : 300), text);
 	if (!what) {
 	} else if (strcmp(what, "success") == 0 && tx) {
 		on_success(g, p, m, tx);

@@ -48,6 +48,14 @@ void lg_report(struct lg *g)
 	double loss = g->expected ? 100.0 * (double)lost / (double)g->expected : 0;
 	double active_s = (g->cpu_active_pct - g->cpu_idle_pct) / 100.0 * g->window_s;
 	double us_pkt = g->rx_window ? active_s * 1e6 / (double)g->rx_window : -1;
+	double us_total = g->rx_window ? g->cpu_active_pct / 100.0 * g->window_s * 1e6 /
+					 (double)g->rx_window : -1;
+	/* Against the clock: 50 packets a second to everyone who received any. */
+	int receivers = 0;
+	for (int i = g->first_speaker; i < g->n_parts; i++)
+		receivers += g->parts[i].rx > 0;
+	double due = (double)receivers * 50.0 * g->window_s;
+	double delivery = due > 0 ? 100.0 * (double)g->rx_window / due : 0;
 	long rss_delta = g->rss_after_kib - g->rss_before_kib;
 	double rss_each = want && g->rss_before_kib >= 0 ? (double)rss_delta / want : -1;
 	json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:f}",
@@ -63,9 +71,11 @@ void lg_report(struct lg *g)
 	dist(j, "join_ms", &g->join);
 	dist(j, "media_ready_ms", &g->ready);
 	dist(j, "churn_rejoin_ms", &g->churn);
-	json_object_set_new(j, "server_cpu", json_pack("{s:f, s:f, s:f, s:f}", "idle_pct",
+	json_object_set_new(j, "delivery", json_pack("{s:i, s:I, s:f}", "receivers", receivers,
+		"packets_in_window", (json_int_t)g->rx_window, "pct_of_50_per_s", delivery));
+	json_object_set_new(j, "server_cpu", json_pack("{s:f, s:f, s:f, s:f, s:f}", "idle_pct",
 		g->cpu_idle_pct, "active_pct", g->cpu_active_pct, "join_s", g->cpu_join_s,
-		"us_per_packet_per_listener", us_pkt));
+		"us_per_packet_per_listener", us_pkt, "us_per_delivered_packet", us_total));
 	json_object_set_new(j, "server_rss_kib", json_pack("{s:I, s:I, s:f}", "before",
 		(json_int_t)g->rss_before_kib, "after", (json_int_t)g->rss_after_kib,
 		"per_participant", rss_each));
@@ -86,6 +96,8 @@ void lg_report(struct lg *g)
 	printf("packets sent %llu, received %llu of %llu expected, lost %llu (%.3f %%)\n",
 	       (unsigned long long)g->sent, (unsigned long long)g->received,
 	       (unsigned long long)g->expected, (unsigned long long)lost, loss);
+	printf("delivery: %d receivers got %.2f %% of 50 packets a second in the window\n",
+	       receivers, delivery);
 	printf("| %-34s | %8s | %8s | %8s | %8s |\n|---|---|---|---|---|\n", "ms", "p50", "p99",
 	       "max", "n");
 	row("latency (marker, every listener)", &g->lat);
@@ -94,8 +106,9 @@ void lg_report(struct lg *g)
 	row("join (connect to joined)", &g->join);
 	row("media ready (connect to SRTP)", &g->ready);
 	row("churn: rejoin to SRTP", &g->churn);
-	printf("server CPU: idle %.2f %%, speaking %.2f %%, %.2f us per packet per listener; "
-	       "joins %.2f s CPU\n", g->cpu_idle_pct, g->cpu_active_pct, us_pkt, g->cpu_join_s);
+	printf("server CPU: idle %.2f %%, speaking %.2f %%, %.2f us per delivered packet, "
+	       "%.2f us more per packet per listener than idle; joins %.2f s CPU\n",
+	       g->cpu_idle_pct, g->cpu_active_pct, us_total, us_pkt, g->cpu_join_s);
 	printf("server RSS: %ld -> %ld KiB, %.1f KiB per participant; generator CPU %.1f %%\n",
 	       g->rss_before_kib, g->rss_after_kib, rss_each, g->gen_cpu_pct);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));

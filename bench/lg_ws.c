@@ -184,8 +184,19 @@ static int frames(struct lg_ws *ws, lg_ws_on_text cb, void *ctx)
 		if (ws->rlen - off < h + n)
 			break;
 		int op = p[0] & 0x0f;
+		bool fin = p[0] & 0x80;
 		char *msg = (char *)p + h;
-		if (op == 1 || op == 0) {
+		if ((op == 1 || op == 0) && (!fin || ws->flen)) {
+			/* A fragment: gathered until the last one (section 5.4). */
+			reserve(&ws->fbuf, &ws->fcap, ws->flen + n + 1);
+			memcpy(ws->fbuf + ws->flen, msg, n);
+			ws->flen += n;
+			if (fin) {
+				ws->fbuf[ws->flen] = '\0';
+				cb(ctx, ws->fbuf, ws->flen);
+				ws->flen = 0;
+			}
+		} else if (op == 1) {
 			char save = msg[n];
 			msg[n] = '\0';
 			cb(ctx, msg, n);
@@ -258,6 +269,8 @@ void lg_ws_close(struct lg_ws *ws)
 	ws->state = LG_WS_CLOSED;
 	free(ws->rbuf);
 	free(ws->wbuf);
-	ws->rbuf = ws->wbuf = NULL;
+	free(ws->fbuf);
+	ws->rbuf = ws->wbuf = ws->fbuf = NULL;
+	ws->flen = ws->fcap = 0;
 	ws->rlen = ws->rcap = ws->wlen = ws->woff = ws->wcap = 0;
 }

@@ -20,6 +20,8 @@ struct lg_ws {
 	int close_code;              /* from the server's close frame, 0 when none */
 	char *rbuf, *wbuf;           /* owned */
 	size_t rlen, rcap, wlen, woff, wcap;
+	char *fbuf;                  /* owned: a fragmented message so far */
+	size_t flen, fcap;
 	const char *host, *path, *subprotocol; /* borrowed, must outlive the connection */
 	unsigned mask_seed;
 };
