@@ -46,8 +46,8 @@ static void caption_event(struct lg *g, struct lg_part *p, const char *text)
 	if (!t || p->role == LG_CAPTIONER)
 		return;
 	long long sent = strtoll(t + 8, NULL, 10);
-	if (sent <= 0)
-		return;
+	if (sent <= 0 || sent < p->t0_real_ns)
+		return; /* the backlog a late joiner gets: not a delivery to time */
 	g->captions_rx++;
 	if (g->measuring)
 		lg_sample(&g->caption, (double)(lg_real_ns() - sent) / 1e6);

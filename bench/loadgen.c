@@ -231,6 +231,7 @@ static void start(struct lg *g, struct lg_part *p)
 	p->session = p->handle = 0;
 	p->sessions++;
 	p->t0_ns = lg_mono_ns();
+	p->t0_real_ns = lg_real_ns();
 	p->phase = LG_P_WS;
 	bool janus = g->o.server == LG_JANUS;
 	if (lg_ws_connect(&p->ws, &src, &dst, g->o.ws_host, janus ? "/" : "/ws",

@@ -28,6 +28,7 @@ struct lg_part {
 	struct lg_rtc rtc;
 	bool watch_out, churned;
 	int64_t t0_ns, join_ns, ready_ns;   /* CLOCK_MONOTONIC */
+	int64_t t0_real_ns;
 	/* speaking */
 	bool granted, paused;
 	int frame;
