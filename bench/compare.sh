@@ -13,7 +13,8 @@
 # server/rostrum built), SERVER_CPU / CLIENT_CPU (default 1 / 0), ONLY
 # (rostrum or janus to run one), LOADGEN_ARGS (extra loadgen options, for
 # example "--join-rate 100" or "--rooms 200 --speakers 0"), OUT (directory
-# for the JSON reports, default a temporary one).
+# for the JSON reports, default a temporary one), PERF=1 (perf record -g on
+# the server for the speaking window, into OUT/SERVER.perf.data).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${LG_IN_NETNS:-}" != 1 ]; then
@@ -60,6 +61,9 @@ ulimit -n 262144 2>/dev/null || true
 run_loadgen() { # server port pid json extra...
 	srv=$1 port=$2 pid=$3 json=$4
 	shift 4
+	if [ -n "${PERF:-}" ]; then
+		set -- "$@" --window-cmd "perf record -q -g -F 999 -p $pid -o $OUT/$srv.perf.data -- sleep $SECS >/dev/null 2>&1"
+	fi
 	ip netns exec "$cns" timeout $((SECS + 240)) taskset -c "$CCPU" nice -n 10 ${LG_WRAP:-} "$BUILD/bench/loadgen" \
 		--server "$srv" --ws "$SRV:$port" --local "$CLI" --listeners "$N" --speakers "$K" \
 		--duration "$SECS" --server-pid "$pid" --label "compare" --json "$json" \
