@@ -95,7 +95,8 @@ JSON
 	wait_port 8080
 	tok() { "$BUILD/server/rostrum" token --data "$tmp/rdata" --config "$tmp/rostrum.json" \
 		--room bench --role "$1" --name "$2" | sed 's/.*token=//'; }
-	run_loadgen rostrum 8080 "$spid" "$OUT/rostrum.json" --chair-token "$(tok moderator Chair)"
+	run_loadgen rostrum 8080 "$spid" "$OUT/rostrum.json" --chair-token "$(tok moderator Chair)" \
+		--captioner-token "$(tok captioner Captioner)"
 	kill "$spid"; wait "$spid" 2>/dev/null || true
 	spid=
 fi
