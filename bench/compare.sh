@@ -81,7 +81,7 @@ wait_port() { # port
 # ---- Rostrum ----
 if [ "$ONLY" != janus ]; then
 	rooms='{"id": "bench", "title": "Bench", "open": true, "policy": {"floor": {"max_holders": 16, "limit_s": 0}, "recording": "off"}}'
-	for i in $(seq 0 255); do
+	for i in $(seq 1 255); do
 		rooms="$rooms, {\"id\": \"bench-$i\", \"title\": \"Bench $i\", \"open\": true, \"policy\": {\"recording\": \"off\"}}"
 	done
 	cat > "$tmp/rostrum.json" <<JSON

@@ -12,9 +12,10 @@
 
 enum { ID_JOIN = 1, ID_OFFER = 2, ID_FLOOR = 3, ID_GRANT = 1000 };
 
+/* Room 0 is the base room (the chair's token names it), then, ... */
 static void room_name(struct lg *g, int room, char *out, size_t cap)
 {
-	if (g->o.rooms > 1)
+	if (room > 0)
 		snprintf(out, cap, "%s-%d", g->o.room, room);
 	else
 		snprintf(out, cap, "%s", g->o.room);

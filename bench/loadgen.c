@@ -528,7 +528,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: loadgen --server rostrum|janus --ws HOST:PORT [options]\n"
 		"  --room R            Rostrum room id, or Janus's first numeric room (default bench / 4242)\n"
-		"  --rooms M           spread listeners over M rooms (R-0 .. R-(M-1) for Rostrum)\n"
+		"  --rooms M           spread listeners over M rooms (R, R-1 .. R-(M-1) for Rostrum)\n"
 		"  --listeners N       (default 10)     --speakers K (default 1, at most 16)\n"
 		"  --duration S        speaking window (default 10)   --idle S  quiet window before (2)\n"
 		"  --join-rate R       joins a second, 0 = all at once (default 0)\n"
@@ -615,7 +615,7 @@ static void parse(struct lg_opts *o, int argc, char **argv)
 /* Lays out the participants: chair, captioner, speakers, listeners. */
 static void layout(struct lg *g)
 {
-	bool chair = g->o.server == LG_JANUS || g->o.chair_token;
+	bool chair = g->o.server == LG_JANUS || (g->o.chair_token && g->o.speakers > 0);
 	bool captioner = g->o.caption_rate > 0;
 	g->n_parts = (chair ? 1 : 0) + (captioner ? 1 : 0) + g->o.speakers + g->o.listeners;
 	g->parts = calloc((size_t)g->n_parts, sizeof *g->parts);
