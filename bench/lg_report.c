@@ -71,8 +71,9 @@ void lg_report(struct lg *g)
 	dist(j, "join_ms", &g->join);
 	dist(j, "media_ready_ms", &g->ready);
 	dist(j, "churn_rejoin_ms", &g->churn);
-	json_object_set_new(j, "delivery", json_pack("{s:i, s:I, s:f}", "receivers", receivers,
-		"packets_in_window", (json_int_t)g->rx_window, "pct_of_50_per_s", delivery));
+	json_object_set_new(j, "delivery", json_pack("{s:i, s:I, s:f, s:I}", "receivers", receivers,
+		"packets_in_window", (json_int_t)g->rx_window, "pct_of_50_per_s", delivery,
+		"generator_rcvbuf_drops", (json_int_t)g->client_drops));
 	json_object_set_new(j, "server_cpu", json_pack("{s:f, s:f, s:f, s:f, s:f}", "idle_pct",
 		g->cpu_idle_pct, "active_pct", g->cpu_active_pct, "join_s", g->cpu_join_s,
 		"us_per_packet_per_listener", us_pkt, "us_per_delivered_packet", us_total));
@@ -96,8 +97,9 @@ void lg_report(struct lg *g)
 	printf("packets sent %llu, received %llu of %llu expected, lost %llu (%.3f %%)\n",
 	       (unsigned long long)g->sent, (unsigned long long)g->received,
 	       (unsigned long long)g->expected, (unsigned long long)lost, loss);
-	printf("delivery: %d receivers got %.2f %% of 50 packets a second in the window\n",
-	       receivers, delivery);
+	printf("delivery: %d receivers got %.2f %% of 50 packets a second in the window; "
+	       "%lld dropped by the generator's own full receive buffers\n", receivers, delivery,
+	       g->client_drops);
 	printf("| %-34s | %8s | %8s | %8s | %8s |\n|---|---|---|---|---|\n", "ms", "p50", "p99",
 	       "max", "n");
 	row("latency (marker, every listener)", &g->lat);

@@ -81,6 +81,7 @@ struct lg {
 	long rss_before_kib, rss_after_kib;
 	double join_wall_s, window_s;
 	uint64_t rx_window;
+	long long client_drops;  /* UDP receive-buffer drops on the clients' side in the window */
 };
 
 int64_t lg_mono_ns(void);
