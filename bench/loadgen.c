@@ -536,9 +536,10 @@ static void measure_phase(struct lg *g)
 	unsigned seed = 12345;
 	while (!stop && lg_mono_ns() < end) {
 		int64_t now = lg_mono_ns();
-		if (g->o.caption_rate > 0 && now >= next_cap && g->parts[1].role == LG_CAPTIONER &&
-		    g->parts[1].phase == LG_P_READY) {
-			lg_rostrum_caption(g, &g->parts[1], caps++);
+		struct lg_part *cap = &g->parts[g->first_speaker - 1];
+		if (g->o.caption_rate > 0 && now >= next_cap && g->first_speaker > 0 &&
+		    cap->role == LG_CAPTIONER && cap->phase == LG_P_READY) {
+			lg_rostrum_caption(g, cap, caps++);
 			g->captions_sent++;
 			next_cap += (int64_t)(1e9 / g->o.caption_rate);
 		}
