@@ -67,7 +67,7 @@ run_loadgen() { # server port pid json extra...
 	ip netns exec "$cns" timeout $((SECS + 240)) taskset -c "$CCPU" nice -n 10 ${LG_WRAP:-} "$BUILD/bench/loadgen" \
 		--server "$srv" --ws "$SRV:$port" --local "$CLI" --listeners "$N" --speakers "$K" \
 		--duration "$SECS" --server-pid "$pid" --label "compare" --json "$json" \
-		${LOADGEN_ARGS:-} "$@" | grep -v '^JSON '
+		${LOADGEN_ARGS---join-rate 50} "$@" | grep -v '^JSON '
 }
 wait_port() { # port
 	for _ in $(seq 100); do
