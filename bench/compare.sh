@@ -14,7 +14,8 @@
 # (rostrum or janus to run one), LOADGEN_ARGS (extra loadgen options, for
 # example "--join-rate 100" or "--rooms 200 --speakers 0"), OUT (directory
 # for the JSON reports, default a temporary one), PERF=1 (perf record -g on
-# the server for the speaking window, into OUT/SERVER.perf.data).
+# the server for the speaking window, into OUT/SERVER.perf.data), PERF_JOIN=S
+# (the same for S seconds from the start of the joins, OUT/SERVER.join.perf.data).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${LG_IN_NETNS:-}" != 1 ]; then
@@ -61,6 +62,9 @@ ulimit -n 262144 2>/dev/null || true
 run_loadgen() { # server port pid json extra...
 	srv=$1 port=$2 pid=$3 json=$4
 	shift 4
+	if [ -n "${PERF_JOIN:-}" ]; then
+		set -- "$@" --join-cmd "perf record -q -g -F 999 -p $pid -o $OUT/$srv.join.perf.data -- sleep $PERF_JOIN >/dev/null 2>&1"
+	fi
 	if [ -n "${PERF:-}" ]; then
 		set -- "$@" --window-cmd "perf record -q -g -F 999 -p $pid -o $OUT/$srv.perf.data -- sleep $SECS >/dev/null 2>&1"
 	fi

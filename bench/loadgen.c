@@ -570,6 +570,7 @@ static void usage(void)
 		"  --server-pid PID    read the server's CPU and memory from /proc\n"
 		"  --window-cmd CMD    run CMD (sh -c, in the background) as the window opens,\n"
 		"                      e.g. a profiler attached to the server for the window's length\n"
+		"  --join-cmd CMD      the same as the joins begin (to profile a join storm)\n"
 		"  --label TEXT --json FILE\n");
 	exit(2);
 }
@@ -583,7 +584,7 @@ static void parse(struct lg_opts *o, int argc, char **argv)
 		{ "join-timeout", 1, 0, 'J' }, { "chair-token", 1, 0, 'c' },
 		{ "captioner-token", 1, 0, 'C' }, { "captions", 1, 0, 'a' }, { "churn", 1, 0, 'u' },
 		{ "probes", 1, 0, 'p' }, { "no-media", 0, 0, 'N' }, { "local", 1, 0, 'l' },
-		{ "server-pid", 1, 0, 'P' }, { "window-cmd", 1, 0, 'W' }, { "label", 1, 0, 'L' }, { "json", 1, 0, 'o' },
+		{ "server-pid", 1, 0, 'P' }, { "window-cmd", 1, 0, 'W' }, { "join-cmd", 1, 0, 'X' }, { "label", 1, 0, 'L' }, { "json", 1, 0, 'o' },
 		{ 0, 0, 0, 0 },
 	};
 	*o = (struct lg_opts){ .local_ip = "127.0.0.1", .listeners = 10, .speakers = 1, .rooms = 1,
@@ -621,6 +622,7 @@ static void parse(struct lg_opts *o, int argc, char **argv)
 		case 'l': o->local_ip = optarg; break;
 		case 'P': o->server_pid = atoi(optarg); break;
 		case 'W': o->window_cmd = optarg; break;
+		case 'X': o->join_cmd = optarg; break;
 		case 'L': o->label = optarg; break;
 		case 'o': o->json_path = optarg; break;
 		default: usage();
@@ -670,6 +672,15 @@ static void layout(struct lg *g)
 	}
 }
 
+/* Starts cmd with sh -c in the background (not waited for: SIGCHLD is ignored). */
+static void run_cmd(const char *cmd)
+{
+	if (cmd && fork() == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+}
+
 static void raise_fd_limit(void)
 {
 	struct rlimit rl = { 262144, 262144 };
@@ -709,6 +720,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: the chair could not join: %s\n", g.first_error);
 		return 1;
 	}
+	run_cmd(g.o.join_cmd);
 	join_phase(&g);
 	double cpu1 = pid ? proc_cpu_s(pid) : 0;
 	g.cpu_join_s = cpu1 - cpu0;
@@ -726,10 +738,7 @@ int main(int argc, char **argv)
 	g.sending = true;
 	run_for(&g, lg_mono_ns() + 1000000000LL, NULL);
 	g.measuring = true;
-	if (g.o.window_cmd && fork() == 0) {
-		execl("/bin/sh", "sh", "-c", g.o.window_cmd, (char *)NULL);
-		_exit(127);
-	}
+	run_cmd(g.o.window_cmd);
 	t = lg_mono_ns();
 	cpu2 = pid ? proc_cpu_s(pid) : 0;
 	double gen0 = self_cpu_s();

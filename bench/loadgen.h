@@ -53,7 +53,7 @@ struct lg_samples {
 struct lg_opts {
 	enum lg_server server;
 	const char *ws_host, *local_ip, *room, *chair_token, *captioner_token, *label, *json_path,
-		   *window_cmd;
+		   *window_cmd, *join_cmd;
 	int ws_port, listeners, speakers, rooms, probes, server_pid;
 	double duration_s, idle_s, join_rate, join_timeout_s, caption_rate, churn_rate;
 	bool media;
