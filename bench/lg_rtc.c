@@ -5,6 +5,7 @@
 #include "lg_rtc.h"
 
 #include "demux.h"
+#include "lg_srtp.h"
 #include "stun.h"
 
 #include <arpa/inet.h>
@@ -241,9 +242,11 @@ static void on_dtls(struct lg_rtc *r, const uint8_t *b, size_t n)
 	if (!r->srtp && dtls_conn_state(r->dtls) == DTLS_CONNECTED) {
 		struct dtls_srtp_keys keys;
 		if (dtls_conn_srtp_keys(r->dtls, &keys) != DTLS_OK || !(r->srtp = srtpx_create(&keys))) {
+			TRACE("%s: no srtp session\n", r->lufrag);
 			r->state = LG_RTC_FAILED;
 			return;
 		}
+		r->fast = getenv("LG_LIBSRTP") ? NULL : lg_srtp_create(&keys);
 		r->state = LG_RTC_READY;
 		TRACE("%s: srtp ready\n", r->lufrag);
 	}
@@ -255,8 +258,11 @@ static void on_rtp(struct lg_rtc *r, uint8_t *b, size_t n, int64_t rx_ns, lg_rtc
 	if (!r->srtp)
 		return;
 	size_t len = n;
-	if (srtpx_unprotect_rtp(r->srtp, b, &len) != SRTPX_OK)
+	if (r->fast ? !lg_srtp_unprotect(r->fast, b, &len)
+		    : srtpx_unprotect_rtp(r->srtp, b, &len) != SRTPX_OK) {
+		r->auth_failures++;
 		return;
+	}
 	struct rtp_hdr h;
 	if (rtp_parse(b, len, 1, &h) == RTP_OK)
 		cb(ctx, b, len, &h, rx_ns);
@@ -350,6 +356,8 @@ void lg_rtc_close(struct lg_rtc *r)
 	r->fd = -1;
 	if (r->srtp)
 		srtpx_free(r->srtp);
+	lg_srtp_free(r->fast);
+	r->fast = NULL;
 	if (r->dtls)
 		dtls_conn_free(r->dtls);
 	r->srtp = NULL;

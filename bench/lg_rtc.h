@@ -30,7 +30,9 @@ struct lg_rtc {
 	bool dtls_server;                 /* the answer said a=setup:active */
 	int opus_pt;
 	dtls_conn *dtls;
-	srtpx *srtp;
+	srtpx *srtp;                      /* sends; receives when fast is NULL */
+	struct lg_srtp *fast;             /* receives AES-128-GCM (lg_srtp.h) */
+	uint64_t auth_failures;
 	uint8_t tid[12];
 	int64_t next_check_ms, next_consent_ms;
 	int checks;

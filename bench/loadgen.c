@@ -136,7 +136,7 @@ const char *lg_offer(struct lg *g, struct lg_part *p)
 {
 	static char sdp[4096];
 	if (lg_rtc_open(&p->rtc, g->dtls, dtls_cert_fingerprint(g->cert), g->o.local_ip,
-			(uint32_t)(p->idx * 7919 + p->sessions * 104729 + 1)) < 0) {
+			(uint32_t)(p->idx * 7919 + p->sessions * 104729) ^ g->seed) < 0) {
 		lg_fail(g, p, "udp socket");
 		return NULL;
 	}
@@ -704,6 +704,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: srtp or opus setup failed\n");
 		return 1;
 	}
+	/* Fresh credentials, SSRCs and sequence numbers each run, as browsers draw them. */
+	g.seed = (uint32_t)lg_real_ns() ^ (uint32_t)getpid() << 16;
 	g.cert = dtls_cert_generate();
 	g.dtls = dtls_ctx_create(g.cert, NULL);
 	g.ep = epoll_create1(EPOLL_CLOEXEC);

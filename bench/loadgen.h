@@ -68,6 +68,7 @@ struct lg {
 	dtls_ctx *dtls;
 	bool measuring, sending, rooms_ready;
 	int rooms_created;
+	uint32_t seed;
 	/* speakers: when each last started its tone, for the onset match */
 	int64_t tone_ns[16][8];
 	int tone_n[16];
