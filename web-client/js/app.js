@@ -53,7 +53,7 @@ function renderRoster() {
     talking.has(p.pid) ? el('span', { class: 'sr-tag', text: t('roster.talking') + ' ' }) : null,
     el('span', { text: p.name + (state.you && p.pid === state.you.pid ? ' ' + t('roster.you') : '') }),
     el('span', { class: 'meta', text: ' ' + describe(p) }))));
-  $('roster-count').textContent = `(${people.length})`;
+  $('roster-count').textContent = `(${state.count ?? people.length})`; // a large room lists only some
 }
 
 // Offline: every control that needs the server is disabled (and says why);
@@ -92,16 +92,21 @@ function joinFieldsFromForm() {
   return fields;
 }
 
-// Joins with the resume secret when there is one: a server that does not
-// resume (or no longer knows the secret) is asked again without it.
+// Joins with the resume secret when there is one (PROTOCOL.md, "Resumption"):
+// the same membership, its place in the queue and the captions missed. A
+// secret the server no longer knows (or a server that does not resume) gets a
+// fresh join from the form's fields.
 async function requestJoin() {
   const secret = store.get('resume');
   if (secret) {
-    try { return await conn.request('join', { ...state.joinFields, resume: secret }); } catch (e) {
+    try {
+      return await conn.request('join', { room: state.room, resume: secret, last_caption_seq: captions.lastSeq });
+    } catch (e) {
       if (e.code === 'offline') throw e;
       store.drop('resume');
     }
   }
+  if (!state.joinFields) throw Object.assign(new Error('join again'), { code: 'resume_expired' });
   return conn.request('join', state.joinFields);
 }
 
@@ -112,6 +117,7 @@ async function join() {
   store.set('join', state.joinFields);
   state.you = snap.you;
   state.roster = new Map((snap.roster || []).map((p) => [p.pid, p]));
+  state.count = snap.count;
   $('room-title').textContent = '— ' + snap.room.title;
   document.title = `${snap.room.title} — Rostrum`;
   ctx.baseTitle = document.title;
@@ -157,7 +163,7 @@ function showView(v) {
 }
 
 conn.on('open', async () => {
-  if (!state.joinFields) { setStatus(t('conn.connected')); return; }
+  if (!state.joinFields && !store.get('resume')) { setStatus(t('conn.connected')); return; }
   setStatus(t('conn.rejoining'));
   try { await join(); } catch (e) {
     if (e.code !== 'offline') setStatus(t('conn.rejoinFailed', { reason: errorText(e) }));
@@ -168,9 +174,13 @@ conn.on('close', (e) => {
   setStatus(e.retry ? (e.code === 1001 ? t('conn.restarting') : t('conn.offline')) : t('conn.closed'));
 });
 conn.on('error', (m) => setStatus(errorText(m)));
-conn.on('roster.join', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
-conn.on('roster.update', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
-conn.on('roster.leave', (m) => { state.roster.delete(m.pid); renderRoster(); });
+// One delta per server tick: who joined, changed and left since the last one.
+conn.on('roster.delta', (m) => {
+  for (const p of [...(m.joined || []), ...(m.updated || [])]) state.roster.set(p.pid, p);
+  for (const pid of m.left || []) state.roster.delete(pid);
+  state.count = m.count;
+  renderRoster();
+});
 conn.on('audio.talking', (m) => {
   if (m.talking) talking.add(m.pid); else talking.delete(m.pid);
   renderRoster();

@@ -1,7 +1,8 @@
 // conn: the signaling WebSocket — requests matched to replies by id, events to
 // listeners, and reconnection with jittered exponential backoff (the app
-// re-joins on "open", with its resume secret when it has one).
-const BASE_MS = 500, CAP_MS = 15000;
+// re-joins on "open", with its resume secret when it has one). Capped low, so
+// a member is back within seconds of the server answering again.
+const BASE_MS = 250, CAP_MS = 3000;
 
 export class Conn {
   constructor(url) {
