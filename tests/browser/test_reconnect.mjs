@@ -37,12 +37,16 @@ test('offline: controls paused; back online: rebuilt from the snapshot', async (
   await page.getByTestId('offline').waitFor({ state: 'hidden', timeout: 10000 });
   assert.equal(sent.length, 2);
   if (secret) assert.equal(sent[1].resume, JSON.parse(secret), 'the resume secret goes with the new join');
-  // Whatever the server kept, the page shows the server's state, not the old one.
-  await page.waitForTimeout(500);
-  const queued = await chair.getByTestId('floor-queue').locator('li', { hasText: 'Amina' }).count();
-  const you = await page.getByTestId('floor-you').textContent();
-  assert.ok(queued ? /number 1/.test(you) : /Raise your hand/.test(you), `${queued} queued, the page says "${you}"`);
-  assert.equal(await page.getByTestId('raise-hand').isDisabled(), false);
+  // Whatever the server kept (a resumed hand, or none), the page shows the server's state.
+  let agree = false, said = '';
+  for (let i = 0; i < 50 && !agree; i++) {
+    const queued = await chair.getByTestId('floor-queue').locator('li', { hasText: 'Amina' }).count();
+    said = `${queued} queued for the chair, the page says "${await page.getByTestId('floor-you').textContent()}"`;
+    agree = queued ? /number 1/.test(said) : /Raise your hand/.test(said);
+    if (!agree) await page.waitForTimeout(100);
+  }
+  assert.ok(agree, said);
+  assert.equal(await page.getByTestId(/number 1/.test(said) ? 'lower-hand' : 'raise-hand').isDisabled(), false);
 
   // A reload in the same tab joins again as the same person, without the form.
   await page.reload();
