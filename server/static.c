@@ -332,10 +332,8 @@ static int send_headers(struct lws *wsi, struct static_tx *tx)
 		return -1;
 	if (!a->head && a->status != 304 && write_body(wsi, a))
 		return -1;
-	/* The transaction completes on the next writable callback, once lws has sent it all. */
-	tx->done = true;
-	lws_callback_on_writable(wsi);
-	return 0;
+	/* lws sends what the socket did not take before it reads the next request. */
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static int start(const static_site *site, struct lws *wsi, struct static_tx *tx)
@@ -365,11 +363,6 @@ int static_http(const static_site *site, struct lws *wsi, enum lws_callback_reas
 	case LWS_CALLBACK_HTTP_BODY:
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return 0; /* a POST to a file was answered 405 already; its body is dropped */
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (!tx->done)
-			return 0;
-		tx->done = false;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, tx, in, len);
 	}

@@ -39,7 +39,6 @@ void static_answer(const static_site *s, const char *method, const char *path,
 /* Per-transaction state for the lws protocol below. */
 struct static_tx {
 	struct static_answer a;
-	bool done;               /* answered: complete the transaction when writable */
 };
 
 /* The lws callback of the "rostrum-static" protocol; site is the loaded site. */
