@@ -71,6 +71,7 @@ void config_default(struct rs_config *cfg)
 		.max_connections = 10000, .max_room_members = 10000, .max_rooms = 256,
 		.max_message_bytes = 16384, .rate_per_sec = 20, .rate_burst = 40,
 		.send_queue = 0, .send_queue_bytes = 1 << 20, .roster_full = 200,
+		.resume_grace_s = 120,
 		.idle_timeout_s = 60,
 	};
 	cfg->rtc = (struct config_rtc){ .udp_port_min = 0, .udp_port_max = 0, .tcp_port = 0,
@@ -137,7 +138,7 @@ static int parse_limits(struct rs_config *cfg, json_t *o, char *err, size_t errl
 {
 	static const char *const keys[] = { "max_connections", "max_room_members", "max_rooms",
 		"max_message_bytes", "rate_per_sec", "rate_burst", "send_queue", "send_queue_bytes",
-		"roster_full", "idle_timeout_s", NULL };
+		"roster_full", "resume_grace_s", "idle_timeout_s", NULL };
 	struct config_limits *l = &cfg->limits;
 	if (!json_is_object(o))
 		FAIL("'limits' must be an object");
@@ -151,6 +152,7 @@ static int parse_limits(struct rs_config *cfg, json_t *o, char *err, size_t errl
 	    opt_int(o, "send_queue", &l->send_queue, 0, 1 << 20, err, errlen) ||
 	    opt_int(o, "send_queue_bytes", &l->send_queue_bytes, 16384, 1 << 28, err, errlen) ||
 	    opt_int(o, "roster_full", &l->roster_full, 0, 100000, err, errlen) ||
+	    opt_int(o, "resume_grace_s", &l->resume_grace_s, 1, 86400, err, errlen) ||
 	    opt_int(o, "idle_timeout_s", &l->idle_timeout_s, 1, 86400, err, errlen))
 		return -1;
 	return 0;

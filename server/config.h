@@ -32,6 +32,7 @@ struct config_limits {
 	int send_queue_bytes;   /* queued outgoing bytes per connection before it is dropped */
 	int send_queue;         /* also at most this many queued messages; 0 = bytes only (older key) */
 	int roster_full;        /* rooms larger than this list only moderators, speakers, the queue */
+	int resume_grace_s;     /* a dropped member keeps its place this long (resumption) */
 	int idle_timeout_s;     /* a WebSocket silent this long (no message, no pong) is closed */
 };
 

@@ -116,6 +116,8 @@ int hub_record(hub *h, struct hroom *hr, json_t *rec, recorder_ack_fn fn, void *
 static void room_record_cb(void *ctx, room *r, json_t *rec)
 {
 	hub *h = ctx;
+	if (hub_resume_quiet(h))
+		return; /* members restored after a restart are in the journal already */
 	struct hroom *hr = hub_hroom(h, room_id(r));
 	if (hr && hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
 		rs_log(RS_LOG_WARN, "room %s: a %s record was not journaled", room_id(r),
@@ -222,8 +224,10 @@ void hub_destroy(hub *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->n_rooms; i++)
+	for (size_t i = 0; i < h->n_rooms; i++) {
+		hub_caption_close(h, h->rooms[i], rs_wall_ms());
 		free_room(h, h->rooms[i]);
+	}
 	free(h->rooms);
 	FOR_FEATURES_REVERSE(f)
 		if (f->fini)
@@ -311,6 +315,12 @@ static bool keep_member(hub *h, hub_conn *c, int64_t now)
 			keep = true;
 	if (!keep)
 		return false;
+	hub_member_detach(h, c, now);
+	return true;
+}
+
+void hub_member_detach(hub *h, hub_conn *c, int64_t now)
+{
 	struct hroom *hr = c->hr;
 	struct room_member *m = c->member;
 	drop_pending(h, c);
@@ -321,7 +331,6 @@ static bool keep_member(hub *h, hub_conn *c, int64_t now)
 	c->hr = NULL;
 	c->member = NULL;
 	hub_room_dirty(h, hr);
-	return true;
 }
 
 void hub_conn_closed(hub *h, hub_conn *c, int64_t now)
@@ -515,6 +524,8 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 {
 	if (c->hr)
 		return fail(rep, "already_joined", "leave room '%s' first", room_id(c->hr->room));
+	if (json_object_get(req, "resume")) /* the same member again (hub_resume.c) */
+		return hub_resume_join(h, c, req, now, rep);
 	const char *name = json_string_value(json_object_get(req, "room"));
 	if (!name || !token_room_id_valid(name))
 		return bad_field(rep, "room", "must be a room id");

@@ -56,6 +56,12 @@ struct hub_io {
 hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io,
 		recorder *rec);
 void hub_destroy(hub *h);
+/*
+ * After a restart: rebuilds each journaled room (floor, caption numbering and
+ * ring) and puts back the members who were present, each waiting for its
+ * resume secret for the grace period from now. Call once, before serving.
+ */
+void hub_restore(hub *h, int64_t now);
 
 /*
  * A new WebSocket connection. Returns its hub_conn, or NULL when the server is

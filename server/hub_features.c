@@ -19,6 +19,7 @@ const struct hub_feature *const hub_features[] = {
 	&hub_floor_feature,
 	&hub_caption_feature,
 	&hub_media_feature,
+	&hub_resume_feature,
 };
 const size_t hub_n_features = RS_ARRAY_LEN(hub_features);
 
@@ -65,14 +66,6 @@ static void cap_leaving(hub *h, hub_conn *c, int64_t now)
 	hub_caption_left(h, c->hr, c->member, now);
 }
 
-static void cap_detached(hub *h, struct hroom *hr, struct room_member *m, hub_conn *c,
-			 int64_t now)
-{
-	(void)c;
-	/* A captioner's open line is completed: the text is kept, the line does not wait. */
-	hub_caption_left(h, hr, m, now);
-}
-
 static int64_t cap_room_deadline(const struct hroom *hr)
 {
 	return hr->cap_due;
@@ -87,7 +80,11 @@ const struct hub_feature hub_caption_feature = {
 	.room_destroyed = cap_room_destroyed,
 	.joined = hub_caption_joined,
 	.after_join = hub_caption_after_join,
-	.detached = cap_detached,
+	/*
+	 * No detached hook: a captioner whose link drops keeps the open line for
+	 * a resume; the line becomes final after live_ms of silence, or when the
+	 * captioner leaves.
+	 */
 	.leaving = cap_leaving,
 	.room_deadline = cap_room_deadline,
 	.room_tick = hub_caption_tick,

@@ -88,6 +88,7 @@ struct hub {
 	int media_tcp_port;           /* the passive ICE-TCP port, 0 when none is open */
 	int64_t media_now;            /* the time of the datagram being handled */
 	int64_t talk_due;             /* next talking-indicator check, INT64_MAX when nobody talks */
+	struct hub_resume *resume;    /* owned: resumption and restart (hub_resume.c) */
 };
 
 /* The outcome of one request: data for a result, or an error code and text. */
@@ -212,6 +213,8 @@ void hub_caption_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot);
 void hub_caption_after_join(hub *h, hub_conn *c, int64_t now);
 void hub_caption_left(hub *h, struct hroom *hr, struct room_member *m, int64_t now);
 void hub_caption_tick(hub *h, struct hroom *hr, int64_t now);
+/* Shutdown: completes every open caption line of the room as a final and journals it. */
+void hub_caption_close(hub *h, struct hroom *hr, int64_t now);
 /* Completes the open caption lines a crash left in the named rooms' journals. */
 void hub_caption_recover(recorder *rec, const char *const *rooms, size_t n);
 /* Current speaker for attribution: the first floor holder, or none. */
@@ -251,6 +254,21 @@ void hub_mix_count(const hub *h, size_t *mixing, size_t *recording);
 json_t *hub_mix_snapshot(const struct hroom *hr);
 /* audio.record: a moderator starts or stops the recording. */
 int hub_mix_record_request(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
+
+/* Resumption and restart (hub_resume.c). */
+extern const struct hub_feature hub_resume_feature;
+/* A join with "resume": the member of that secret moves onto c. */
+int hub_resume_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
+/* True while rooms are rebuilt from the journal: roster records are not journaled again. */
+bool hub_resume_quiet(const hub *h);
+/*
+ * c's member stays in the room without c, shown as reconnecting (the
+ * features' detached hooks run): on a close that a feature kept, and when
+ * a resume takes the member over from a connection that still looks alive.
+ */
+void hub_member_detach(hub *h, hub_conn *c, int64_t now);
+/* Sends the caption backlog newer than seq `after` (a viewer back after a drop). */
+void hub_caption_backlog_since(hub *h, hub_conn *c, int64_t now, uint64_t after);
 
 /* Floor feature (hub_floor.c). */
 int hub_floor_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,

@@ -1,5 +1,6 @@
 #include "net.h"
 #include "api.h"
+#include "exporter.h"
 #include "hub.h"
 #include "jwriter.h"
 #include "metrics.h"
@@ -56,6 +57,7 @@ struct http_tx {
 	struct api_response resp;
 	bool too_big;
 	bool waiting;            /* the answer waits for the journal */
+	export_job *job;         /* a transcript export answers this transaction */
 	bool busy;               /* this connection's one request is being answered */
 	bool dispatched;         /* ... and was handed to the API */
 	bool ignoring;           /* a request pipelined behind it: never answered (we close) */
@@ -72,6 +74,7 @@ struct net {
 	hub *hub;
 	jwriter *jw;
 	recorder *rec;
+	exporter *exp;           /* transcript exports in child processes */
 	struct lws *jwsi;        /* the writer's socket adopted into the loop */
 	lws_sorted_usec_list_t hub_sul;
 	int64_t hub_due;         /* server time the hub timer is armed for, INT64_MAX: none */
@@ -379,6 +382,12 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 		tx->wsi = wsi;
 		api_handle(&n->api, &req, net_now(n), &tx->resp);
 	}
+	if (tx->resp.export) { /* the exporter answers, streaming from a child process */
+		int r = exporter_begin(n->exp, wsi, tx->resp.export, &tx->job);
+		api_response_free(&tx->resp);
+		tx->resp = (struct api_response){ 0 };
+		return r;
+	}
 	if (tx->resp.deferred) {
 		tx->waiting = true; /* http_acked() answers once the journal says so */
 		return 0;
@@ -412,6 +421,7 @@ static void http_tx_reset(struct net *n, struct http_tx *tx)
 {
 	if (tx->waiting)
 		recorder_cancel(n->rec, tx);
+	exporter_abort(n->exp, tx->job);
 	free(tx->body_in.p);
 	api_response_free(&tx->resp);
 	memset(tx, 0, sizeof *tx);
@@ -496,8 +506,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_body_done(n, wsi);
-	case LWS_CALLBACK_HTTP_WRITEABLE: /* lws has sent what it kept of an answer */
-		return http_tx_of(wsi, false) && http_tx_of(wsi, false)->done ? -1 : 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE: { /* lws has sent what it kept of an answer */
+		struct http_tx *tx = http_tx_of(wsi, false);
+		if (tx && tx->job) /* an export streams a chunk per callback */
+			return exporter_writable(n->exp, &tx->job);
+		return tx && tx->done ? -1 : 0;
+	}
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		if (http_tx_of(wsi, false))
 			return -1; /* a recording download: one answer per connection, as the API */
@@ -1120,6 +1134,7 @@ static const struct lws_protocols protocols[] = {
 	{ "http", cb_http, 0, 0, 0, NULL, 0 }, /* state: http_tx_of() */
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
+	{ EXPORTER_PROTOCOL, exporter_pipe_cb, 0, 0, 0, NULL, 0 },
 	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
 	{ "rostrum-ice-tcp-port", cb_tcp_port, 0, 0, 0, NULL, 0 },
 	{ "rostrum-ice-tcp", cb_tcp_link, 0, 0, 0, NULL, 0 },
@@ -1366,12 +1381,14 @@ static void serve(struct net *n)
 static int teardown(struct net *n)
 {
 	int rc = 0;
+	exporter_stop(n->exp);
 	if (n->ctx)
 		lws_context_destroy(n->ctx); /* closes connections: they leave their rooms */
 	if (n->loop) {
 		ev_run(n->loop, EVRUN_NOWAIT); /* lets lws finish closing on our loop */
 		ev_loop_destroy(n->loop);
 	}
+	exporter_destroy(n->exp);    /* after the context: closing an export's pipe updates its job */
 	tcplink_destroy(n->links);   /* after the context: closing a link updates the table */
 	hub_destroy(n->hub);
 	if (n->jw && jwriter_stop(n->jw) != JWRITER_OK) {
@@ -1434,6 +1451,7 @@ int net_run(struct rs_config *cfg)
 	struct hub_io io = { .send = io_send, .close = io_close, .send_udp = io_send_udp,
 			     .media_peer = io_media_peer, .ctx = n };
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
+	hub_restore(n->hub, net_now(n));
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
 	lws_set_log_level(LLL_ERR, NULL);
@@ -1443,6 +1461,7 @@ int net_run(struct rs_config *cfg)
 		return 2;
 	}
 	adopt_journal(n);
+	n->exp = exporter_create(n->ctx, n->vhost, n->rec);
 	open_media(n);
 	open_ice_tcp(n);
 	serve(n);

@@ -30,9 +30,19 @@ def test_join_demo_room_and_roster_updates(server):
         await b.ok("presence", attrs={"region": "Europe", "label": "remote hub: Geneva"})
         ev = await a.event("roster.delta", pred=lambda m: m["updated"])
         assert ev["updated"][0]["label"] == "remote hub: Geneva"
-        await b.close()
+        await b.close()  # a closed link is "reconnecting" until the grace period ends
+        ev = await a.event("roster.delta", pred=lambda m: any(
+            p.get("state") == "reconnecting" for p in m["updated"]))
+        assert ev["updated"][0]["pid"] == snap["you"]["pid"] + 1
+        b = await Client.connect(server)
+        again = await b.ok("join", room="plenary", name="Bob")  # without the secret: new pid
+        assert again["you"]["pid"] == snap["you"]["pid"] + 2
+        await a.event("roster.delta", pred=lambda m: any(
+            p["pid"] == again["you"]["pid"] for p in m["joined"]))
+        await b.ok("leave")  # an explicit leave is at once
         ev = await a.event("roster.delta", pred=lambda m: m["left"])
-        assert ev["left"] == [snap["you"]["pid"] + 1]
+        assert ev["left"] == [again["you"]["pid"]]
+        await b.close()
         await a.close()
     run(go())
 

@@ -108,6 +108,14 @@ static void tick(hub *h)
 	run_until(h, now + 1000);
 }
 
+/* Leaves the room and closes: a close alone keeps the member, reconnecting (resumption). */
+static void quit(hub *h, hub_conn *c)
+{
+	static const char leave[] = "{\"type\":\"leave\",\"id\":\"bye\"}";
+	hub_conn_input(h, c, leave, strlen(leave), now);
+	hub_conn_closed(h, c, now);
+}
+
 /* How many messages of that type f has seen. */
 static int count_of(struct fake *f, const char *type)
 {
@@ -171,6 +179,14 @@ static void test_join_and_roster(void)
 	j = last_of(&a, "roster.delta");
 	CHECK(j && json_array_size(json_object_get(j, "updated")) == 1);
 	hub_conn_closed(h, cb, now);
+	/* A dropped connection is "reconnecting" for the grace period, then gone. */
+	tick(h);
+	json_t *d = last_of(&a, "roster.delta");
+	CHECK(json_array_size(json_object_get(d, "left")) == 0);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(d, "updated"), 0),
+						    "state")), "reconnecting");
+	now += cfg.limits.resume_grace_s * 1000LL;
+	hub_tick(h, now);
 	tick(h);
 	CHECK(json_array_size(json_object_get(last_of(&a, "roster.delta"), "left")) == 1);
 	hub_conn_closed(h, ca, now);
@@ -314,8 +330,11 @@ static void test_examples(void)
 		struct fake f = { 0 };
 		hub_conn *c = hub_conn_open(h, &f, now);
 		const char *type = json_string_value(json_object_get(msg, "type"));
-		/* Floor and caption examples need a staged room: test_floor_msg and test_caption run them. */
-		if (strchr(type, '.')) {
+		/*
+		 * Floor and caption examples need a staged room: test_floor_msg and
+		 * test_caption run them; a resume needs a membership: test_hub_resume.
+		 */
+		if (strchr(type, '.') || json_object_get(msg, "resume")) {
 			json_decref(msg);
 			hub_conn_closed(h, c, now);
 			continue;
@@ -386,10 +405,10 @@ static void test_join_storm_one_delta(void)
 	CHECK(json_is_false(json_object_get(d, "partial")));
 	/* Half leave at once: one delta naming them all; a join and a leave in one tick cancel. */
 	for (int i = 0; i < CROWD / 2; i++)
-		hub_conn_closed(h, c[i], now);
+		quit(h, c[i]);
 	struct fake late = { 0 };
 	hub_conn *cl = join_as(h, &late, "Passing");
-	hub_conn_closed(h, cl, now);
+	quit(h, cl);
 	tick(h);
 	d = last_of(&f[CROWD - 1], "roster.delta");
 	CHECK(json_array_size(json_object_get(d, "left")) == CROWD / 2);
@@ -470,7 +489,7 @@ static void test_bounded_roster_and_pages(void)
 	CHECK_STR(last_error(&f[11]), "bad_field");
 	/* Deltas of a large room name only the listed; the others show in count. */
 	fake_clear(&f[0]);
-	hub_conn_closed(h, c[5], now);
+	quit(h, c[5]);
 	tick(h);
 	json_t *d = last_of(&f[0], "roster.delta");
 	CHECK(d && json_array_size(json_object_get(d, "left")) == 0);
@@ -582,7 +601,7 @@ static void test_feature_table(void)
 	tick(h);
 	CHECK(delta_has(last_of(&a, "roster.delta"), "left", pid));
 	tf.keep = false;
-	hub_conn_closed(h, ca, now);
+	quit(h, ca);
 	CHECK(tf.left == 2);
 	fake_clear(&a);
 	fake_clear(&b);

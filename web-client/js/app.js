@@ -46,7 +46,8 @@ function renderRoster() {
     name.textContent = p.name + (state.you && p.pid === state.you.pid ? ' (you)' : '');
     const meta = document.createElement('span');
     meta.className = 'meta';
-    meta.textContent = ` ${p.role !== 'participant' ? p.role + ' · ' : ''}${describe(p)}`;
+    meta.textContent = ` ${p.role !== 'participant' ? p.role + ' · ' : ''}${describe(p)}` +
+      (p.state === 'reconnecting' ? ' · reconnecting…' : '');
     li.append(name, meta);
     ul.append(li);
   }
@@ -65,8 +66,29 @@ function joinFieldsFromForm() {
   return fields;
 }
 
+// The resume secret of this tab's membership (PROTOCOL.md, "Resumption"): kept
+// for the tab, so a dropped link, a server restart or a reload keeps our place.
+const resumeKey = 'rostrum.resume.' + state.room;
+
+// A resumed join when we hold a secret, else a fresh one from the join form.
+async function joinRequest() {
+  const secret = sessionStorage.getItem(resumeKey);
+  if (secret) {
+    try {
+      return await conn.request('join', { room: state.room, resume: secret,
+                                          last_caption_seq: captions.lastSeq });
+    } catch (e) {
+      if (e.code !== 'resume_invalid' && e.code !== 'resume_expired') throw e;
+      sessionStorage.removeItem(resumeKey);
+    }
+  }
+  if (!state.joinFields) throw new Error('please join again');
+  return conn.request('join', state.joinFields);
+}
+
 async function join() {
-  const snap = await conn.request('join', state.joinFields);
+  const snap = await joinRequest();
+  if (snap.resume) sessionStorage.setItem(resumeKey, snap.resume.secret);
   state.you = snap.you;
   state.roster = new Map(snap.roster.map((p) => [p.pid, p]));
   state.count = snap.count;
@@ -88,7 +110,7 @@ async function join() {
 
 conn.on('open', async () => {
   setStatus('Connected');
-  if (!state.joinFields) return;
+  if (!state.joinFields && !sessionStorage.getItem(resumeKey)) return;
   try { await join(); } catch (e) { setStatus(`Could not re-join: ${e.message}`); }
 });
 conn.on('close', (e) => setStatus(e.code === 1001 ? 'The server is restarting; reconnecting…'
