@@ -154,7 +154,7 @@ int token_verify(const uint8_t secret[TOKEN_SECRET_LEN], const char *token, int6
 		return TOKEN_MALFORMED;
 	size_t body_len = (size_t)(dot - token);
 	uint8_t mac[32], given[48];
-	if (b64url_decode(dot + 1, strlen(dot + 1), given) != 32)
+	if (strlen(dot + 1) != 43 || b64url_decode(dot + 1, 43, given) != 32) /* 32 bytes, unpadded */
 		return TOKEN_MALFORMED;
 	sign(secret, token, body_len, mac);
 	if (CRYPTO_memcmp(mac, given, 32) != 0)
