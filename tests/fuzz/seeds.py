@@ -308,6 +308,63 @@ def seeds_http():
 
 TARGETS["http"] = seeds_http
 
+
+def seeds_dtls():
+    op = lambda *b: bytes(b)
+    rec = lambda ctype, body, epoch=0: bytes([ctype]) + b"\xfe\xfd" + struct.pack(">H", epoch) + \
+        b"\0\0\0\0\0\0" + struct.pack(">H", len(body)) + body
+    inj = lambda r: b"\0" + r
+    full = [op(1)] + [op(2)] * 5 + [op(1)] * 6 + [op(2)] * 3
+    hs_hdr = b"\x01\x00\x00\x20\x00\x00\x00\x00\x00\x00\x00\x20" + b"\xfe\xfd" + b"\x11" * 30
+    return {
+        "handshake": chunks(*full),
+        "handshake-flipped-hello": chunks(op(3, 40), *full[1:]),
+        "handshake-flipped-flight3": chunks(op(1), *[op(2)] * 5, op(3, 13), op(3, 200), *[op(1)] * 4, *[op(2)] * 3),
+        "handshake-then-garbage": chunks(*full, inj(rec(23, b"\x00" * 40, 1)), inj(rec(21, b"\x01\x00", 1))),
+        "inject-records": chunks(inj(rec(22, hs_hdr)), inj(rec(20, b"\x01")), inj(rec(21, b"\x02\x28")),
+                                 inj(rec(23, b"x" * 16)), op(1)),
+        "replay-hello": chunks(op(1), op(1), op(2), op(0, 0, 1)),
+    }
+
+
+TARGETS["dtls"] = seeds_dtls
+
+
+def ogg_packets(data):
+    """The packets of an Ogg stream (RFC 3533), header packets included."""
+    out, cur, i = [], b"", 0
+    while i + 27 <= len(data) and data[i:i + 4] == b"OggS":
+        nseg = data[i + 26]
+        lace = data[i + 27:i + 27 + nseg]
+        j = i + 27 + nseg
+        for l in lace:
+            cur += data[j:j + l]
+            j += l
+            if l < 255:
+                out.append(cur)
+                cur = b""
+        i = j
+    return out
+
+
+def seeds_audio():
+    """Opus frames of a 440 Hz tone: tests/fuzz/tone.opus, made with
+    sox -n -r 48000 -c 1 -b 16 tone.wav synth 0.3 sine 440; opusenc --bitrate 24 --framesize 20."""
+    frames = ogg_packets(read("tests", "fuzz", "tone.opus"))[2:]
+    pkt = lambda flags, f: bytes([flags]) + f
+    tick = 16
+    return {
+        "two-sources": chunks(*[pkt(tick | (i & 1) | 4, f) for i, f in enumerate(frames[:12])]),
+        "reordered": chunks(pkt(4 | tick, frames[0]), pkt(8, frames[2]), pkt(0 | tick, frames[1]),
+                            pkt(4 | tick, frames[3]), pkt(4, frames[3])),
+        "loss": chunks(*[pkt(tick | 14, f) for f in frames[:6]]),
+        "dtx-and-junk": chunks(pkt(tick | 4, b"\xf8\xff\xfe"), pkt(tick | 4, b""), pkt(tick | 5, b"\x00" * 40),
+                               pkt(tick | 4, frames[4])),
+    }
+
+
+TARGETS["audio"] = seeds_audio
+
 if __name__ == "__main__":
     for t in sys.argv[1:] or TARGETS:
         write(t, TARGETS[t]())
