@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Writes the seed corpora under tests/fuzz/corpus/ from the test examples:
 protocol/examples, the literals of the unit tests, the example config, and
-hand-made protocol units. Run from anywhere; it replaces each corpus dir."""
-import base64, hashlib, hmac, json, os, re, shutil, struct, sys
+hand-made protocol units. Run from anywhere; it rewrites the named seeds and
+leaves the other files (inputs kept from fuzzing runs, named by their SHA-1)."""
+import base64, hashlib, hmac, json, os, re, struct, sys
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(SRC, "tests", "fuzz", "corpus")
@@ -70,8 +71,7 @@ def examples():
 
 def write(target, seeds):
     d = os.path.join(OUT, target)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
