@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <net/if.h>
 #include <netdb.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -53,13 +52,12 @@ struct http_tx {
 	struct lws *wsi;
 	struct rs_buf body_in;
 	struct api_response resp;
-	size_t sent;
 	bool too_big;
 	bool waiting;            /* the answer waits for the journal */
 	bool busy;               /* this connection's one request is being answered */
 	bool dispatched;         /* ... and was handed to the API */
 	bool ignoring;           /* a request pipelined behind it: never answered (we close) */
-	bool counted;
+	bool counted;            /* the refusal is in the metrics */
 	bool done;               /* the whole answer is written: close once lws flushed it */
 };
 
@@ -1312,7 +1310,7 @@ int net_run(struct rs_config *cfg)
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
-	lws_set_log_level(getenv("RS_LWS_LOG") ? atoi(getenv("RS_LWS_LOG")) : LLL_ERR, NULL);
+	lws_set_log_level(LLL_ERR, NULL);
 	if (create_context(n)) {
 		fprintf(stderr, "rostrum: cannot listen on %s:%d\n", cfg->listen_host, cfg->port);
 		teardown(n);

@@ -496,22 +496,27 @@ def test_oversized_and_endless_fragments(guard):
         hdr += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack("!H", n)
         return hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
+    def until_closed(ws, frames):
+        """Sends frames in small batches, reading between them, until the server closes."""
+        msgs, code = [], None
+        for i in range(0, len(frames), 8):
+            try:
+                ws.sock.sendall(b"".join(frames[i:i + 8]))
+            except OSError:
+                pass  # closed while sending: the close frame is in what is left to read
+            got, code = ws.read_all(timeout=0.05 if i + 8 < len(frames) else 2)
+            msgs += got
+            if code is not None:
+                break
+        ws.close()
+        return msgs, code
+
     big = RawWS(s)  # one message in fragments, past max_message_bytes
-    big.sock.sendall(frame(1, b'{"type":"ping","id":1,"pad":"', False))
-    for _ in range(20):
-        big.sock.sendall(frame(0, b"x" * 1000, False))
-    msgs, code = big.read_all(timeout=2)
-    big.close()
+    msgs, code = until_closed(big, [frame(1, b'{"type":"ping","id":1,"pad":"', False)] +
+                              [frame(0, b"x" * 1000, False) for _ in range(20)])
     assert code == 1009 and any(m.get("code") == "too_big" for m in msgs)
     endless = RawWS(s)  # tiny fragments that never end
-    code = None
-    try:
-        for _ in range(5000):
-            endless.sock.sendall(frame(0 if _ else 1, b"y" * 4, False))
-    except OSError:
-        pass
-    _, code = endless.read_all(timeout=2)
-    endless.close()
+    _, code = until_closed(endless, [frame(0 if i else 1, b"y" * 64, False) for i in range(400)])
     assert code == 1009
     huge = RawWS(s)  # a single frame header announcing 2 GB
     huge.sock.sendall(bytes([0x81, 0x80 | 127]) + struct.pack("!Q", 1 << 31) + os.urandom(4))
