@@ -10,7 +10,8 @@
  * and flags (4: no valid token, 8: a speaker holds the floor / a final), and the
  * rest is NUL-separated fields: seq, lang, Content-Language, then the body
  * (the body may hold NULs). Every caption that comes out must be valid UTF-8
- * without control characters, in increasing room seq order.
+ * without control characters, in increasing room seq order; a late joiner's
+ * backlog is the finals then the open partials, each in seq order.
  */
 #include "caption.h"
 #include "fuzz.h"
