@@ -180,9 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hub_tick(h, now);
 	api_handle(&api, &req, now, &resp);
 	if (resp.status < 100 || resp.status > 599 || !resp.content_type ||
-	    (!resp.body && !resp.file && !resp.deferred) ||
+	    (!resp.body && !resp.file && !resp.export && !resp.deferred) ||
 	    (resp.body && resp.body_len > 0 && memchr(resp.body, 0, resp.body_len)))
-		abort(); /* every answer is a status, a type and a body or file */
+		abort(); /* every answer is a status, a type and a body, file or export */
 	api_response_free(&resp);
 	free(text);
 	return 0;
