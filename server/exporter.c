@@ -9,12 +9,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define PIPE_READ_MAX 65536      /* bytes taken from the pipe per turn of the client */
-#define PIPE_SIZE (256 * 1024)   /* asked of the kernel: fewer wake-ups per export */
+#define PIPE_SIZE (256 * 1024)   /* the child's send buffer: fewer wake-ups per export */
 #define REAP_PERIOD_MS 100
 #define CHILD_NICE 5
 #define FRAME_HDR 4
@@ -155,7 +156,19 @@ static _Noreturn void child_main(pid_t parent, int wfd, const char *path, uint64
 		_exit(1);
 	}
 	uint8_t end[FRAME_HDR] = { 0 };
-	_exit(write_all(fd, end, sizeof end) ? 1 : 0);
+	if (write_all(fd, end, sizeof end))
+		_exit(1);
+	/*
+	 * Stay until the server has read everything: the end of the stream is
+	 * our shutdown, and exiting now would close the socket altogether,
+	 * which lws sees as a hang-up and may act on before the last bytes
+	 * are read while the server holds back reading for a slow client.
+	 */
+	shutdown(fd, SHUT_WR);
+	char c;
+	while (read(fd, &c, 1) > 0)
+		;
+	_exit(0);
 }
 
 /* ---- children ----------------------------------------------------------------------- */
@@ -233,9 +246,10 @@ static void job_start(export_job *j)
 	recorder_room_info(e->rec, j->req.room, &info);
 	recorder_journal_path(recorder_data_dir(e->rec), j->req.room, path, sizeof path);
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return job_reply(j, 503, "the server cannot start an export now\n");
-	fcntl(p[0], F_SETPIPE_SZ, PIPE_SIZE);
+	int sz = PIPE_SIZE;
+	setsockopt(p[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
