@@ -394,6 +394,10 @@ static int send_headers(export_job *j, int status, const char *ctype, size_t len
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end))
 		return -1;
+	/* One answer per API connection (net.c): the client asks again on a new one. */
+	if (!is_h2(wsi) && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+						      (const unsigned char *)"close", 5, &p, end))
+		return -1;
 	if (chunked && !is_h2(wsi) &&
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
 					 (const unsigned char *)"chunked", 7, &p, end))
@@ -409,16 +413,15 @@ static int send_headers(export_job *j, int status, const char *ctype, size_t len
 	return 0;
 }
 
-/* The transaction is over: the job lets go of it; keep-alive goes on when lws agrees. */
+/* The answer is written: the job lets go of the transaction (the caller closes it). */
 static int complete(export_job **job)
 {
 	export_job *j = *job;
-	struct lws *wsi = j->http;
 	*job = NULL;
 	j->http = NULL;
 	j->finished = true;
 	job_free_if_done(j);
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return 1;
 }
 
 /* A short answer with a length, once (503 busy, 500 when the child failed at once). */

@@ -42,6 +42,7 @@ struct hub_conn {
 	int64_t talk_ms;              /* last packet with voice in it */
 	int64_t heard_ms;             /* last packet let through the floor gate */
 	bool talking;                 /* as last announced */
+	char token_id[TOKEN_ID_LEN + 1]; /* the join token's id, "" without one (revocation) */
 };
 
 struct hub {

@@ -74,6 +74,8 @@ static bool tp_mapped(void *ctx, const struct sockaddr *from, socklen_t from_len
 static void fan_out(hub *h, hub_conn *from, uint8_t *pkt, size_t len)
 {
 	uint8_t out[OUT_ROOM];
+	if (len > sizeof out - SRTPX_TRAILER) /* the media port reads datagrams of up to 2 KB */
+		return;
 	for (size_t i = 0; i < h->n_media; i++) {
 		hub_conn *c = h->media[i];
 		if (c == from || c->hr != from->hr || transport_state(c->tp) != TRANSPORT_CONNECTED)
@@ -122,6 +124,14 @@ static const char *announce_ip(const hub *h)
 	return h->cfg->rtc.announce ? h->cfg->rtc.announce : h->cfg->listen_host;
 }
 
+#define CNAME_CAP (8 + TOKEN_ROOM_MAX + 1) /* "rostrum-" and a room id of up to 64 chars */
+
+/* The room stream's RTCP CNAME (RFC 3550 section 6.5.1), the same in the SDP and in RTCP. */
+static void room_cname(const struct hroom *hr, char out[CNAME_CAP])
+{
+	snprintf(out, CNAME_CAP, "rostrum-%s", room_id(hr->room));
+}
+
 static int answer(hub *h, hub_conn *c, const struct sdp_offer *o, struct reply *rep)
 {
 	/* UDP first; passive TCP (RFC 6544) for networks that let no UDP through. */
@@ -133,8 +143,8 @@ static int answer(hub *h, hub_conn *c, const struct sdp_offer *o, struct reply *
 		cand[n_cand++] = (struct sdp_candidate){ announce_ip(h), h->media_tcp_port, true };
 	if (!n_cand)
 		return hub_fail(rep, "audio_unavailable", "this server offers no audio candidate");
-	char cname[32], *sdp = rs_malloc(8192);
-	snprintf(cname, sizeof cname, "rostrum-%s", room_id(c->hr->room));
+	char cname[CNAME_CAP], *sdp = rs_malloc(8192);
+	room_cname(c->hr, cname);
 	struct sdp_answer a = { .ice_ufrag = transport_ufrag(c->tp), .ice_pwd = transport_pwd(c->tp),
 				.fingerprint = dtls_cert_fingerprint(h->cert),
 				.ssrc = c->hr->rw.out_ssrc, .cname = cname, .candidates = cand,
@@ -167,8 +177,8 @@ static int audio_offer(hub *h, hub_conn *c, json_t *req, struct reply *rep)
 	c->tp = transport_create(h->dtls, &o, &l, c);
 	if (!c->tp)
 		return hub_fail(rep, "internal", "the audio connection could not be set up");
-	char cname[40];
-	snprintf(cname, sizeof cname, "rostrum-%s", room_id(c->hr->room));
+	char cname[CNAME_CAP];
+	room_cname(c->hr, cname);
 	transport_set_sender(c->tp, c->hr->rw.out_ssrc, cname);
 	media_add(h, c);
 	return answer(h, c, &o, rep);
