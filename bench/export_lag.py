@@ -32,11 +32,14 @@ def fetch_timed(url):
 async def pings(server, stop, waits):
     """A bystander pinging every 50 ms; a reply that takes 60 s still counts."""
     import rs
+    import test_store as T
     c = await rs.Client.connect(server)
+    pid = server.proc.pid
     while not stop.is_set():
-        t = time.monotonic()
+        w0, s0, t = T.cpu_wait(pid), T.cpu_wait("self"), time.monotonic()
         await c.request("ping", timeout=60)
-        waits.append(time.monotonic() - t)
+        queued = (T.cpu_wait(pid) - w0) + (T.cpu_wait("self") - s0)
+        waits.append((time.monotonic() - t, max(0.0, time.monotonic() - t - queued)))
         await asyncio.sleep(0.05)
     await c.close()
 
@@ -72,7 +75,8 @@ def export_run(bin_path, n_records):
             return waits
 
         waits = asyncio.run(go())
-        out["worst_ping_ms"] = max(waits) * 1000
+        out["worst_ping_ms"] = max(w[0] for w in waits) * 1000
+        out["worst_ping_less_cpu_wait_ms"] = max(w[1] for w in waits) * 1000
         out["pings"] = len(waits)
         out["lag_max_ms"] = T.metric(s, "rostrum_loop_lag_max_ms")
     finally:
@@ -124,14 +128,16 @@ def main():
         print(b, json.dumps({**e, **c}), flush=True)
     print()
     print("| binary | JSON size | JSON / VTT / SRT / TXT export time (s) | loop lag max (ms) "
-          "| bystander worst ping (ms) | RSS per join/leave (B) | RSS per request/cancel (B) |")
-    print("|---|---|---|---|---|---|---|")
+          "| bystander worst ping (ms) | ... less CPU wait (ms) | RSS per join/leave (B) "
+          "| RSS per request/cancel (B) |")
+    print("|---|---|---|---|---|---|---|---|")
     for b, e, c in rows:
         times = " / ".join("%.2f%s" % (e[f][2], "" if e[f][0] == 200 else " (%s)" % e[f][0])
                            for f in ("json", "vtt", "srt", "txt"))
-        print("| %s | %.1f MB | %s | %.0f | %.0f | %.0f | %.0f |" % (
-            b, e["json"][1] / 1e6, times, e["lag_max_ms"] or 0, e["worst_ping_ms"],
-            c["join_b_per_cycle"], c["floor_b_per_cycle"]))
+        print("| %s | %.1f MB | %s | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
+            b, max(e[f][1] for f in ("json", "vtt")) / 1e6, times, e["lag_max_ms"] or 0,
+            e["worst_ping_ms"], e["worst_ping_less_cpu_wait_ms"], c["join_b_per_cycle"],
+            c["floor_b_per_cycle"]))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PIPE_READ_MAX 65536      /* bytes taken from the pipe per turn of the client */
+#define PIPE_READ_MAX 16384      /* bytes taken from the child per turn of the client: small
+				  * pieces keep each callback short, as lws' own file serving does */
+#define PIECE_CAP (LWS_PRE + 16 + PIPE_READ_MAX + 8) /* chunk header, data, CRLF, last chunk */
 #define PIPE_SIZE (256 * 1024)   /* the child's send buffer: fewer wake-ups per export */
 #define REAP_PERIOD_MS 100
 #define CHILD_NICE 5
@@ -34,7 +36,8 @@ struct export_job {
 	/* owned */
 	struct lws *pipe;             /* the read end in the loop, NULL once closed */
 	pid_t pid;                    /* the child, 0 once reaped or handed to the reaper */
-	uint8_t *out;                 /* payload bytes read and not yet written */
+	uint8_t *out;                 /* payload bytes read and not yet written (PIPE_READ_MAX) */
+	uint8_t *piece;               /* the chunk being written, with LWS_PRE headroom (PIECE_CAP) */
 	size_t out_len;
 	/* state */
 	enum job_state state;
@@ -225,6 +228,7 @@ static void job_free_if_done(export_job *j)
 	child_release(j->e, j, true);
 	lws_dll2_remove(&j->node);
 	free(j->out);
+	free(j->piece);
 	free(j);
 }
 
@@ -332,6 +336,7 @@ void exporter_destroy(exporter *e)
 			waitpid(j->pid, NULL, 0);
 		lws_dll2_remove(&j->node);
 		free(j->out);
+		free(j->piece);
 		free(j);
 	} lws_end_foreach_dll_safe(d, d1);
 	for (size_t i = 0; i < e->n_zombies; i++)
@@ -445,8 +450,9 @@ static int write_reply(export_job **job)
 /* One piece of the body: a chunk of the chunked coding on HTTP/1.1, as is on HTTP/2. */
 static int write_piece(export_job *j, const uint8_t *data, size_t len, bool last)
 {
-	size_t cap = LWS_PRE + 16 + len + 8;
-	unsigned char *buf = rs_malloc(cap), *p = buf + LWS_PRE;
+	if (!j->piece)
+		j->piece = rs_malloc(PIECE_CAP);
+	unsigned char *p = j->piece + LWS_PRE;
 	size_t n = 0;
 	bool h2 = is_h2(j->http);
 	if (!h2 && len)
@@ -463,7 +469,6 @@ static int write_piece(export_job *j, const uint8_t *data, size_t len, bool last
 		n += 5;
 	}
 	int w = lws_write(j->http, p, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-	free(buf);
 	return w < (int)n ? -1 : 0;
 }
 

@@ -181,9 +181,11 @@ def test_export_of_100k_records_streams_off_the_loop():
         assert worst < 0.1, "the bystander waited %.0f ms for a ping" % (worst * 1000)
         # The lag timer cannot tell the host's delays from the loop's: a loose bound here
         # (the code before streaming stalled for seconds); bench/export_lag.py measures it.
+        # Under ASan the loop's own work is several times slower again: the bystander's
+        # corrected waits are the check there.
         lag = metric(s, "rostrum_loop_lag_max_ms")
-        assert lag is not None and lag < 250, "loop lag reached %s ms" % lag
-        assert json.loads(s.get("/healthz")[1])["loop_lag_ms"] < 250
+        assert lag is not None and (ASAN or lag < 250), "loop lag reached %s ms" % lag
+        assert ASAN or json.loads(s.get("/healthz")[1])["loop_lag_ms"] < 250
     finally:
         s.close()
         tmp.cleanup()
