@@ -40,6 +40,23 @@ static json_t *journal_record_for(const caption *c)
 }
 
 /*
+ * Journals a new block of caption seqs before any caption numbered in it goes
+ * out, so numbering continues past it after a restart (caption.h).
+ */
+static void reserve_seqs(hub *h, struct hroom *hr, int64_t now)
+{
+	uint64_t upto;
+	if (!caption_room_seq_reservation(hr->cap, &upto))
+		return;
+	json_t *rec = json_pack("{s:s, s:I, s:I}", "kind", "caption_seq", "t", (json_int_t)now,
+				"upto", (json_int_t)upto);
+	if (hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
+		rs_log(RS_LOG_WARN, "room %s: a caption seq reservation was not journaled",
+		       room_id(hr->room));
+	json_decref(rec);
+}
+
+/*
  * Runs the room's caption timers, sends every event to the room and journals
  * what must be kept. When fn is given it is attached to the last record
  * journaled. Returns 1 when fn was attached, 0 when nothing needed the disk,
@@ -48,6 +65,7 @@ static json_t *journal_record_for(const caption *c)
 static int drain(hub *h, struct hroom *hr, int64_t now, recorder_ack_fn fn, void *ctx)
 {
 	hr->cap_due = caption_room_tick(hr->cap, now);
+	reserve_seqs(h, hr, now);
 	caption *c;
 	json_t *last = NULL;
 	int rc = RECORDER_OK;
@@ -135,6 +153,21 @@ static void send_backlog(hub *h, hub_conn *c, int64_t now)
 	size_t n = caption_room_backlog(c->hr->cap, now, list, BACKLOG_MAX);
 	for (size_t i = 0; i < n && i < BACKLOG_MAX; i++)
 		hub_send(h, c, caption_msg(list[i]));
+}
+
+/*
+ * A viewer back after a drop or a restart names the last seq it saw: it gets
+ * what the late-joiner ring holds after that one (the finals of the last
+ * minutes, rebuilt from the journal after a restart), then the open
+ * partials newer than it.
+ */
+void hub_caption_backlog_since(hub *h, hub_conn *c, int64_t now, uint64_t after)
+{
+	caption *list[BACKLOG_MAX];
+	size_t n = caption_room_backlog(c->hr->cap, now, list, BACKLOG_MAX);
+	for (size_t i = 0; i < n && i < BACKLOG_MAX; i++)
+		if (caption_view(list[i])->seq > after)
+			hub_send(h, c, caption_msg(list[i]));
 }
 
 void hub_caption_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot)
