@@ -91,7 +91,6 @@ struct net {
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
 	lws_sorted_usec_list_t lag_sul;
-	lws_sorted_usec_list_t stop_sul;
 	int64_t lag_due_ms;
 	lws_sorted_usec_list_t house_sul;
 	revoke_list *revoked;    /* owned: DIR/revoked as last read */
@@ -102,6 +101,14 @@ struct net {
 	/* the loop: libev on epoll through lws' evlib plugin, or lws' own poll() loop */
 	struct ev_loop *loop;    /* owned; NULL: lws' default loop */
 	ev_prepare before_sleep; /* after_pass() before every wait, as redis' beforeSleep */
+	/*
+	 * On our loop the hub's timer is a libev timer, not an lws_sul: lws
+	 * 4.1's libev plugin re-arms its own timer only from its callbacks, so a
+	 * sul scheduled from before_sleep() for sooner than lws' next timer
+	 * would fire late (a 20 ms mix tick after a 250 ms one).
+	 */
+	ev_timer hub_ev;
+	ev_timer stop_ev;        /* while stopping: wake every 50 ms to look again */
 };
 
 static struct net *the_net;           /* for the signal handler only */
@@ -972,6 +979,36 @@ static void hub_timer(lws_sorted_usec_list_t *sul)
 	flush_udp(n);
 }
 
+static void hub_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct net *n = w->data;
+	n->hub_due = INT64_MAX;
+	hub_tick(n->hub, net_now(n));
+	flush_udp(n);
+}
+
+/* Arms the hub's one timer wait ms from now (INT64_MAX: none). */
+static void arm_hub_timer(struct net *n, int64_t due)
+{
+	int64_t wait = due - net_now(n);
+	wait = wait > 0 ? wait : 0;
+	if (n->loop) {
+		ev_timer_stop(n->loop, &n->hub_ev);
+		if (due == INT64_MAX)
+			return;
+		ev_now_update(n->loop); /* libev counts from the start of the pass otherwise */
+		ev_timer_set(&n->hub_ev, (double)wait / 1000.0, 0);
+		ev_timer_start(n->loop, &n->hub_ev);
+		return;
+	}
+	if (due == INT64_MAX)
+		lws_sul_cancel(&n->hub_sul);
+	else
+		lws_sul_schedule(n->ctx, 0, &n->hub_sul, hub_timer, (lws_usec_t)wait * LWS_US_PER_MS);
+}
+
 /* After every loop pass: arm one timer at the hub's next deadline, kick the journal socket. */
 static void after_pass(struct net *n)
 {
@@ -979,13 +1016,7 @@ static void after_pass(struct net *n)
 	int64_t due = hub_next_deadline(n->hub);
 	if (due != n->hub_due) {
 		n->hub_due = due;
-		if (due == INT64_MAX) {
-			lws_sul_cancel(&n->hub_sul);
-		} else {
-			int64_t wait = due - net_now(n);
-			lws_sul_schedule(n->ctx, 0, &n->hub_sul, hub_timer,
-					 (lws_usec_t)(wait > 0 ? wait : 0) * LWS_US_PER_MS);
-		}
+		arm_hub_timer(n, due);
 	}
 	if (n->jwsi && jwriter_want_write(n->jw))
 		lws_callback_on_writable(n->jwsi);
@@ -1007,9 +1038,11 @@ static void lag_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 }
 
-static void stop_poll(lws_sorted_usec_list_t *sul)
+static void stop_poll(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	(void)sul; /* only wakes the loop so that before_sleep() looks again */
+	(void)loop; /* only wakes the loop so that before_sleep() looks again */
+	(void)w;
+	(void)revents;
 }
 
 /* Ends the connections that joined with a token now on the revocation list. */
@@ -1315,8 +1348,8 @@ static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
 	struct net *n = w->data;
 	if (pass_done(n))
 		ev_break(loop, EVBREAK_ALL);
-	if (n->stopping) /* shutdown is polled: wake at least every 50 ms meanwhile */
-		lws_sul_schedule(n->ctx, 0, &n->stop_sul, stop_poll, 50 * LWS_US_PER_MS);
+	if (n->stopping && !ev_is_active(&n->stop_ev)) /* shutdown is polled: wake every 50 ms */
+		ev_timer_start(loop, &n->stop_ev);
 }
 
 static void serve(struct net *n)
@@ -1338,9 +1371,14 @@ static void serve(struct net *n)
 	if (n->loop) {
 		ev_prepare_init(&n->before_sleep, before_sleep);
 		n->before_sleep.data = n;
+		ev_timer_init(&n->hub_ev, hub_ev_timer, 0, 0);
+		n->hub_ev.data = n;
+		ev_timer_init(&n->stop_ev, stop_poll, 0.05, 0.05);
 		ev_prepare_start(n->loop, &n->before_sleep);
 		ev_run(n->loop, 0);
 		ev_prepare_stop(n->loop, &n->before_sleep);
+		ev_timer_stop(n->loop, &n->hub_ev);
+		ev_timer_stop(n->loop, &n->stop_ev);
 	} else {
 		while (lws_service(n->ctx, 0) >= 0 && !pass_done(n))
 			;
@@ -1349,7 +1387,6 @@ static void serve(struct net *n)
 	lws_sul_cancel(&n->house_sul);
 	lws_sul_cancel(&n->hub_sul);
 	lws_sul_cancel(&n->tcp_sul);
-	lws_sul_cancel(&n->stop_sul);
 }
 
 /* Frees everything in dependency order; the writer flushes last. Returns the exit status. */
