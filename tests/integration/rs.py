@@ -179,8 +179,9 @@ class RawWS:
         import struct
         self.sock.settimeout(timeout)
         data, self.buf = self.buf, b""
+        deadline = time.monotonic() + max(30, 4 * timeout)  # a peer that never pauses still ends it
         try:
-            while True:
+            while time.monotonic() < deadline:
                 d = self.sock.recv(65536)
                 if not d:
                     break
