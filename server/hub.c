@@ -176,7 +176,7 @@ hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct
 	h->io = *io;
 	h->rec = rec;
 	h->next_pid = 1;
-	h->talk_due = INT64_MAX;
+	hub_media_init(h);
 	h->cert = srtpx_init() == SRTPX_OK ? dtls_cert_generate() : NULL;
 	h->dtls = h->cert ? dtls_ctx_create(h->cert, NULL) : NULL;
 	if (!h->dtls)
@@ -204,7 +204,7 @@ void hub_destroy(hub *h)
 		free(h->rooms[i]);
 	}
 	free(h->rooms);
-	free(h->media);
+	hub_media_free(h);
 	dtls_ctx_free(h->dtls);
 	dtls_cert_free(h->cert);
 	free(h);
@@ -615,7 +615,7 @@ json_t *hub_health(const hub *h, int64_t now)
 	hub_mix_count(h, &mixing, &recording);
 	json_object_set_new(o, "audio", json_pack("{s:i, s:i, s:I, s:I, s:I}", "udp_port",
 						  h->media_port, "tcp_port", h->media_tcp_port,
-						  "connections", (json_int_t)h->n_media, "mixing",
+						  "connections", (json_int_t)hub_media_count(h), "mixing",
 						  (json_int_t)mixing, "recording",
 						  (json_int_t)recording));
 	return o;
