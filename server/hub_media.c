@@ -297,10 +297,10 @@ static struct media_member *member_create(hub *h, hub_conn *c, const struct sdp_
 		return NULL;
 	}
 	deadline_node_init(&m->due, m);
+	/* Created in its gate's state: no flip, no message yet (after_offer tells the browser). */
 	struct media_producer_listener pl = { on_paused, h };
-	m->prod = media_producer_create(hub_mix_floor(c->hr), m->pid, true, &pl, m);
+	m->prod = media_producer_create(hub_mix_floor(c->hr), m->pid, !may_speak(m), &pl, m);
 	c->media = m;
-	media_producer_set_paused(m->prod, !may_speak(m)); /* no message yet: after_offer tells */
 	if (m->moderator)
 		hub_mix_moderator_add(c->hr, m);
 	h->media->n_members++;
