@@ -12,6 +12,7 @@ export class AudioView {
     this.analyser = null;
     conn.on('audio.talking', (m) => onTalking(m.pid, m.talking));
     conn.on('audio.recording', (m) => this.recording(m));
+    conn.on('audio.send', (m) => this.setSending(m.active));
     $('btn-rec').addEventListener('click', () => this.toggleRecording());
     $('btn-audio').addEventListener('click', () => (this.pc ? this.leave() : this.join()));
     $('btn-mic').addEventListener('click', () => this.toggleMic());
@@ -37,11 +38,22 @@ export class AudioView {
     try {
       const ans = await this.conn.request('audio.offer', { sdp: pc.localDescription.sdp });
       await pc.setRemoteDescription({ type: 'answer', sdp: ans.sdp });
+      if (this.sending !== undefined) this.setSending(this.sending);
       $('btn-audio').textContent = 'Leave audio';
     } catch (e) {
       this.status(`Audio failed: ${e.message}`);
       this.close();
     }
+  }
+
+  // The server says whether we are heard; while not, the sender sends no RTP at all.
+  async setSending(active) {
+    this.sending = active;
+    const s = this.pc && this.pc.getSenders().find((x) => x.track);
+    const p = s && s.getParameters();
+    if (!p || !p.encodings || !p.encodings.length) return;
+    p.encodings[0].active = active;
+    await s.setParameters(p).catch(() => {});
   }
 
   onState(pc) {
