@@ -198,7 +198,9 @@ static void test_gate(void)
 	uint8_t rtcp[32] = { 0x80, 200, 0, 6 };
 	hub_media_input(h, now, rtcp, sizeof rtcp, (struct sockaddr *)&from, sizeof from);
 	CHECK(metrics_get("rostrum_media_dropped_total{reason=\"paused\"}") == paused);
-	CHECK(hub_health(h, now) != NULL);
+	json_t *health = hub_health(h, now);
+	CHECK(json_integer_value(json_object_get(json_object_get(health, "audio"), "connections")) == 2);
+	json_decref(health);
 
 	/* Leaving frees the routes: the same tuple is unknown again. */
 	say(h, cp, "{\"type\":\"audio.leave\",\"id\":9}");
