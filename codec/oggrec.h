@@ -46,7 +46,7 @@ enum oggrec_err {
 
 /*
  * A recording that starts at wall time start_ms (the clock of the transcript's
- * timestamps). The headers go to the sink at once. NULL when libopusenc refuses.
+ * timestamps). The headers go to the sink at once. NULL when libopus refuses.
  */
 oggrec *oggrec_create(const struct oggrec_sink *sink, int64_t start_ms, const char *room,
 		      const char *title);
