@@ -56,7 +56,5 @@ void hub_mix_moderator_add(struct hroom *hr, struct media_member *m);
 void hub_mix_moderator_remove(struct hroom *hr, struct media_member *m);
 size_t hub_mix_n_moderators(const struct hroom *hr);
 struct media_member *hub_mix_moderator_at(const struct hroom *hr, size_t i);
-/* The member leaves the mix (its producer is about to go). */
-void hub_mix_member_gone(struct media_member *m);
 
 #endif

@@ -159,11 +159,10 @@ void hub_media_drop(hub *h, hub_conn *c)
 	struct media_member *m = c->media;
 	if (!m)
 		return;
-	hub_mix_member_gone(m);
 	if (m->moderator)
 		hub_mix_moderator_remove(m->hr, m);
 	media_consumer_destroy(m->cons);
-	media_producer_destroy(m->prod);
+	media_producer_destroy(m->prod); /* the observers let go of it (mixer, forwarding) */
 	forget_tuples(h, m);
 	deadline_set(h->media->timers, &m->due, DEADLINE_NEVER);
 	transport_free(m->tp);

@@ -497,11 +497,6 @@ static void mix_closed(void *ctx, media_producer *p)
 	mix_leave(ctx, media_producer_owner(p));
 }
 
-void hub_mix_member_gone(struct media_member *m)
-{
-	mix_leave(m->hr->audio, m);
-}
-
 /* ---- talking indicators -------------------------------------------------------- */
 
 static void announce(struct room_audio *a, struct media_member *m, bool talking)
