@@ -243,6 +243,14 @@ static const char *announce_ip(const hub *h)
 	return h->cfg->rtc.announce ? h->cfg->rtc.announce : h->cfg->listen_host;
 }
 
+#define CNAME_CAP (8 + TOKEN_ROOM_MAX + 1) /* "rostrum-" and a room id of up to 64 chars */
+
+/* The room stream's RTCP CNAME (RFC 3550 section 6.5.1), the same in the SDP and in RTCP. */
+static void room_cname(const struct hroom *hr, char out[CNAME_CAP])
+{
+	snprintf(out, CNAME_CAP, "rostrum-%s", room_id(hr->room));
+}
+
 static int answer(hub *h, hub_conn *c, const struct sdp_offer *o, struct reply *rep)
 {
 	/* UDP first; passive TCP (RFC 6544) for networks that let no UDP through. */
@@ -254,8 +262,8 @@ static int answer(hub *h, hub_conn *c, const struct sdp_offer *o, struct reply *
 		cand[n_cand++] = (struct sdp_candidate){ announce_ip(h), h->media_tcp_port, true };
 	if (!n_cand)
 		return hub_fail(rep, "audio_unavailable", "this server offers no audio candidate");
-	char cname[32], *sdp = rs_malloc(8192);
-	snprintf(cname, sizeof cname, "rostrum-%s", room_id(c->hr->room));
+	char cname[CNAME_CAP], *sdp = rs_malloc(8192);
+	room_cname(c->hr, cname);
 	transport *tp = c->media->tp;
 	struct sdp_answer a = { .ice_ufrag = transport_ufrag(tp), .ice_pwd = transport_pwd(tp),
 				.fingerprint = dtls_cert_fingerprint(h->cert),
@@ -323,8 +331,8 @@ static int audio_offer(hub *h, hub_conn *c, json_t *req, struct reply *rep)
 	struct media_member *m = member_create(h, c, &o);
 	if (!m)
 		return hub_fail(rep, "internal", "the audio connection could not be set up");
-	char cname[40];
-	snprintf(cname, sizeof cname, "rostrum-%s", room_id(c->hr->room));
+	char cname[CNAME_CAP];
+	room_cname(c->hr, cname);
 	transport_set_sender(m->tp, media_channel_stream(hub_mix_floor(c->hr))->out_ssrc, cname);
 	rep->after = after_offer;
 	return answer(h, c, &o, rep);

@@ -22,7 +22,7 @@ struct transport {
 	/* RTCP (RFC 3550 section 6) */
 	struct rtcp_rx rx;     /* the stream the participant sends */
 	uint32_t send_ssrc;
-	char cname[40];
+	char cname[80];          /* "rostrum-" and a 64-character room id fit */
 	uint32_t sent_packets, sent_octets, sent_ts;
 	int64_t sent_ms, rtcp_due;
 };
