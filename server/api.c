@@ -186,11 +186,27 @@ static void transcript_url(struct api_ctx *ctx, const struct api_request *req, i
 	respond(resp, 200, transcript_content_type(fmt), out, len);
 }
 
+/* Any route given a revoked token says so plainly, before its own checks. */
+static bool refuse_revoked(struct api_ctx *ctx, const struct api_request *req, int64_t now,
+			   struct api_response *resp)
+{
+	const char *tok = api_arg(req, "token");
+	struct token_claims cl;
+	if (!tok || token_verify(hub_secret(ctx->hub), tok, now / 1000, &cl) != TOKEN_REVOKED)
+		return false;
+	metrics_error("token_revoked");
+	respond_json(resp, 403, json_pack("{s:s, s:s}", "error", "token_revoked", "message",
+					  "this join token was revoked by the organiser"));
+	return true;
+}
+
 void api_handle(struct api_ctx *ctx, const struct api_request *req, int64_t now,
 		struct api_response *resp)
 {
 	metrics_add("rostrum_http_requests_total", 1);
 	bool get = strcmp(req->method, "GET") == 0;
+	if (refuse_revoked(ctx, req, now, resp))
+		return;
 	if (strncmp(req->path, "/caption/", 9) == 0)
 		caption_url(ctx, req, now, resp);
 	else if (strncmp(req->path, "/api/rooms/", 11) == 0)

@@ -48,7 +48,7 @@ static bool copy_text(json_t *obj, const char *key, char *dst, size_t max)
 	if (n > max || !rs_utf8_valid(s, n))
 		return false;
 	memcpy(dst, s, n);
-	dst[n] = '\0';
+	dst[rs_text_clean(dst, n)] = '\0';
 	return true;
 }
 
@@ -56,21 +56,40 @@ const char *attrs_from_json(struct rs_attrs *a, json_t *obj)
 {
 	if (!json_is_object(obj))
 		return "attrs";
-	char group[ATTRS_GROUP_MAX + 1];
-	rs_strlcpy(group, a->group, sizeof group);
-	if (!copy_text(obj, "group", group, ATTRS_GROUP_MAX) || (group[0] && !attrs_group_valid(group)))
+	struct rs_attrs t = *a; /* a changes only when every field is good */
+	if (!copy_text(obj, "group", t.group, ATTRS_GROUP_MAX) || (t.group[0] && !attrs_group_valid(t.group)))
 		return "group";
-	if (!copy_text(obj, "region", a->region, ATTRS_REGION_MAX))
+	if (!copy_text(obj, "region", t.region, ATTRS_REGION_MAX))
 		return "region";
-	if (!copy_text(obj, "label", a->label, ATTRS_LABEL_MAX))
+	if (!copy_text(obj, "label", t.label, ATTRS_LABEL_MAX))
 		return "label";
 	json_t *on = json_object_get(obj, "onsite");
 	if (on && !json_is_null(on) && !json_is_boolean(on))
 		return "onsite";
 	if (on && json_is_boolean(on))
-		a->onsite = json_is_true(on) ? ATTRS_ONSITE : ATTRS_REMOTE;
-	rs_strlcpy(a->group, group, sizeof a->group);
+		t.onsite = json_is_true(on) ? ATTRS_ONSITE : ATTRS_REMOTE;
+	if (!(a->locked & ATTRS_LOCK_GROUP))
+		memcpy(a->group, t.group, sizeof a->group);
+	if (!(a->locked & ATTRS_LOCK_REGION))
+		memcpy(a->region, t.region, sizeof a->region);
+	if (!(a->locked & ATTRS_LOCK_LABEL))
+		memcpy(a->label, t.label, sizeof a->label);
+	if (!(a->locked & ATTRS_LOCK_ONSITE))
+		a->onsite = t.onsite;
 	return NULL;
+}
+
+void attrs_lock_from_json(struct rs_attrs *a, json_t *obj)
+{
+	static const struct { const char *key; unsigned bit; } fields[] = {
+		{ "group", ATTRS_LOCK_GROUP }, { "region", ATTRS_LOCK_REGION },
+		{ "label", ATTRS_LOCK_LABEL }, { "onsite", ATTRS_LOCK_ONSITE },
+	};
+	for (size_t i = 0; i < RS_ARRAY_LEN(fields); i++) {
+		json_t *v = json_object_get(obj, fields[i].key);
+		if (v && !json_is_null(v))
+			a->locked |= fields[i].bit;
+	}
 }
 
 bool attrs_set_name(struct rs_attrs *a, const char *name)
@@ -78,7 +97,13 @@ bool attrs_set_name(struct rs_attrs *a, const char *name)
 	size_t n = strlen(name);
 	if (n == 0 || n > ATTRS_NAME_MAX || !rs_utf8_valid(name, n))
 		return false;
-	memcpy(a->name, name, n + 1);
+	char clean[ATTRS_NAME_MAX + 1];
+	memcpy(clean, name, n);
+	n = rs_text_clean(clean, n);
+	clean[n] = '\0';
+	if (clean[strspn(clean, " ")] == '\0')
+		return false;
+	memcpy(a->name, clean, n + 1);
 	return true;
 }
 

@@ -625,8 +625,8 @@ static void push_cp(caption_room *cr, struct source *s, const char *p, size_t n,
 		line_backspace(cr, s);
 		return;
 	}
-	if (c < 0x20 && c != '\t')
-		return; /* other C0 controls carry nothing to show */
+	if (c != '\t' && rs_cp_is_control(p, n))
+		return; /* other C0 and C1 controls carry nothing to show (ESC, CSI) */
 	line_open(s, sp, now_ms);
 	rs_buf_append(&s->line, c == '\t' ? " " : p, n);
 	while (s->line.len > cr->lim.text_max)
@@ -703,6 +703,8 @@ int caption_room_input(caption_room *cr, const struct caption_who *who, enum cap
 		return fail(cr, rc);
 	struct rs_buf b = { 0 };
 	normalize_line(&b, text, len);
+	b.len = rs_text_clean(b.p, b.len); /* C1 controls too, as push_cp drops them */
+	b.p[b.len] = '\0';
 	if (kind == CAPTION_FINAL && blank(b.p)) {
 		free(b.p);
 		return fail(cr, CAPTION_E_EMPTY);

@@ -71,6 +71,7 @@ void config_default(struct rs_config *cfg)
 		.max_connections = 2000, .max_room_members = 1500, .max_rooms = 256,
 		.max_message_bytes = 16384, .rate_per_sec = 20, .rate_burst = 40,
 		.send_queue = 512,
+		.idle_timeout_s = 60,
 	};
 	cfg->rtc = (struct config_rtc){ .udp_port_min = 0, .udp_port_max = 0, .tcp_port = 0,
 		.ice_tcp = true, .ice_udp = true };
@@ -135,7 +136,8 @@ static int only_keys(json_t *o, const char *where, const char *const *allowed, c
 static int parse_limits(struct rs_config *cfg, json_t *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "max_connections", "max_room_members", "max_rooms",
-		"max_message_bytes", "rate_per_sec", "rate_burst", "send_queue", NULL };
+		"max_message_bytes", "rate_per_sec", "rate_burst", "send_queue",
+		"idle_timeout_s", NULL };
 	struct config_limits *l = &cfg->limits;
 	if (!json_is_object(o))
 		FAIL("'limits' must be an object");
@@ -146,7 +148,8 @@ static int parse_limits(struct rs_config *cfg, json_t *o, char *err, size_t errl
 	    opt_int(o, "max_message_bytes", &l->max_message_bytes, 512, 1 << 20, err, errlen) ||
 	    opt_int(o, "rate_per_sec", &l->rate_per_sec, 1, 10000, err, errlen) ||
 	    opt_int(o, "rate_burst", &l->rate_burst, 1, 10000, err, errlen) ||
-	    opt_int(o, "send_queue", &l->send_queue, 8, 65536, err, errlen))
+	    opt_int(o, "send_queue", &l->send_queue, 8, 65536, err, errlen) ||
+	    opt_int(o, "idle_timeout_s", &l->idle_timeout_s, 1, 86400, err, errlen))
 		return -1;
 	return 0;
 }

@@ -30,6 +30,7 @@ struct config_limits {
 	int rate_per_sec;       /* sustained signaling messages per connection */
 	int rate_burst;
 	int send_queue;         /* queued outgoing messages per connection before it is dropped */
+	int idle_timeout_s;     /* a WebSocket silent this long (no message, no pong) is closed */
 };
 
 struct config_rtc {

@@ -377,6 +377,8 @@ static int join_identity(hub *h, json_t *req, const char *room_name, int64_t now
 		int rc = token_verify(h->secret, json_string_value(tok), now / 1000, who);
 		if (rc == TOKEN_EXPIRED)
 			return fail(rep, "token_expired", "%s", token_strerror(rc));
+		if (rc == TOKEN_REVOKED)
+			return fail(rep, "token_revoked", "%s", token_strerror(rc));
 		if (rc != TOKEN_OK)
 			return fail(rep, "bad_token", "%s", token_strerror(rc));
 		if (strcmp(who->room, room_name) != 0)
@@ -435,6 +437,7 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 		return fail(rep, "room_full", "room '%s' is full", name);
 	h->next_pid++;
 	c->hr = hr;
+	rs_strlcpy(c->token_id, json_object_get(req, "token") ? who.jti : "", sizeof c->token_id);
 	rep->data = room_snapshot(hr->room);
 	json_object_set_new(rep->data, "you", room_member_json(c->member));
 	hub_floor_joined(h, c, now, rep->data);
@@ -558,6 +561,20 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 	if (rep.after && !rep.code)
 		rep.after(h, c, now);
 	json_decref(msg);
+}
+
+void hub_conn_binary(hub *h, hub_conn *c, int64_t now)
+{
+	if (!rate_ok(h, c, now)) {
+		refuse_flood(h, c, NULL, now);
+		return;
+	}
+	hub_conn_error(h, c, "bad_message", "signaling messages are JSON text, not binary frames");
+}
+
+const char *hub_conn_token_id(const hub_conn *c)
+{
+	return c && c->hr && c->token_id[0] ? c->token_id : NULL;
 }
 
 /* ---- timers ----------------------------------------------------------------- */

@@ -34,6 +34,8 @@ enum hub_close {
 	HUB_CLOSE_TRY_LATER = 1013,    /* server full */
 	HUB_CLOSE_SLOW = 4001,         /* the client does not read: its send queue overflowed */
 	HUB_CLOSE_SUBPROTOCOL = 4002,  /* no or unknown WebSocket subprotocol */
+	HUB_CLOSE_IDLE = 4008,         /* nothing received for limits.idle_timeout_s */
+	HUB_CLOSE_REVOKED = 4403,      /* the token the connection joined with was revoked */
 };
 
 struct hub_io {
@@ -67,6 +69,10 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 void hub_conn_closed(hub *h, hub_conn *c, int64_t now);
 /* Sends an error not tied to a request (e.g. too_big before closing). */
 void hub_conn_error(hub *h, hub_conn *c, const char *code, const char *message);
+/* A binary frame: refused with bad_message, and counted against the rate limit like text. */
+void hub_conn_binary(hub *h, hub_conn *c, int64_t now);
+/* The id of the token c joined with, or NULL (not joined, or joined without a token). */
+const char *hub_conn_token_id(const hub_conn *c);
 
 /* Health summary for GET /healthz (new reference). */
 json_t *hub_health(const hub *h, int64_t now);

@@ -39,6 +39,7 @@ struct hub_conn {
 	json_t *pending[HUB_PENDING_MAX]; /* ids of requests answered once durable, FIFO */
 	int pending_head, pending_len;
 	struct media_member *media;   /* owned by hub_media: the audio connection, or NULL */
+	char token_id[TOKEN_ID_LEN + 1]; /* the join token's id, "" without one (revocation) */
 };
 
 struct hub {

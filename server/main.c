@@ -9,6 +9,7 @@
 #include "config.h"
 #include "net.h"
 #include "recorder.h"
+#include "revoke.h"
 #include "transcript.h"
 #include "token.h"
 #include "util.h"
@@ -24,13 +25,17 @@ static const char usage_text[] =
 	"       rostrum token [--config FILE] [--data DIR] --room ROOM\n"
 	"                     --role participant|moderator|captioner|observer --name NAME\n"
 	"                     [--group G] [--region R] [--onsite|--remote] [--label L]\n"
-	"                     [--ttl SECONDS] [--base-url URL] [--caption-url]\n"
+	"                     [--ttl SECONDS|never] [--base-url URL] [--caption-url]\n"
+	"       rostrum token [--config FILE] [--data DIR] --revoke ID|TOKEN|URL\n"
 	"       rostrum transcript [--config FILE] [--data DIR] --room ROOM\n"
 	"                     --format vtt|srt|txt|json [--lang LANG]\n"
 	"       rostrum --help | --version\n"
 	"\n"
 	"With no arguments the server listens on 127.0.0.1:8080, keeps its data in\n"
-	"./rostrum-data and opens the demo room 'plenary'.\n";
+	"./rostrum-data and opens the demo room 'plenary'.\n"
+	"Tokens expire after 7 days unless --ttl says otherwise; the token's id and\n"
+	"expiry are printed on stderr. --revoke ends a token's connections within a\n"
+	"second and refuses it from then on.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -84,8 +89,8 @@ static int cmd_serve(int argc, char **argv)
 }
 
 struct token_args {
-	const char *conf, *data, *room, *role, *name, *base_url;
-	long ttl;
+	const char *conf, *data, *room, *role, *name, *base_url, *revoke;
+	long ttl;                 /* seconds; 0: the default, -1: never expires */
 	bool caption_url;
 	struct rs_attrs attrs;
 };
@@ -99,6 +104,7 @@ static int token_parse_opt(struct token_args *t, int o, const char *arg)
 	case 'R': t->role = arg; break;
 	case 'n': t->name = arg; break;
 	case 'b': t->base_url = arg; break;
+	case 'X': t->revoke = arg; break;
 	case 'C': t->caption_url = true; break;
 	case 'o': t->attrs.onsite = ATTRS_ONSITE; break;
 	case 'm': t->attrs.onsite = ATTRS_REMOTE; break;
@@ -111,9 +117,14 @@ static int token_parse_opt(struct token_args *t, int o, const char *arg)
 	case 'L': rs_strlcpy(t->attrs.label, arg, sizeof t->attrs.label); break;
 	case 't': {
 		char *end;
+		if (strcmp(arg, "never") == 0) {
+			t->ttl = -1;
+			break;
+		}
 		t->ttl = strtol(arg, &end, 10);
-		if (*end || t->ttl <= 0)
-			return usage_error("--ttl wants a positive number of seconds, not '%s'", arg);
+		if (*end || t->ttl <= 0 || t->ttl > 100L * 365 * 24 * 3600)
+			return usage_error("--ttl wants a positive number of seconds or 'never', not '%s'",
+					   arg);
 		break;
 	}
 	default:
@@ -138,6 +149,63 @@ static void token_base_url(const struct token_args *t, const struct rs_config *c
 		out[n - 1] = '\0';
 }
 
+/* On stderr, so that stdout stays the link alone for scripts. */
+static void print_expiry(const struct token_claims *c)
+{
+	if (!c->exp) {
+		fprintf(stderr, "token id %s; never expires (revoke it with --revoke %s)\n", c->jti,
+			c->jti);
+		return;
+	}
+	char when[32];
+	time_t e = (time_t)c->exp;
+	struct tm tm;
+	gmtime_r(&e, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "token id %s; expires %s (revoke it with --revoke %s)\n", c->jti, when,
+		c->jti);
+}
+
+/* The token in a join or caption URL ("...token=T"), or the argument itself. */
+static const char *token_in(const char *arg)
+{
+	const char *p = strstr(arg, "token=");
+	return p ? p + 6 : arg;
+}
+
+/* --revoke ID|TOKEN|URL: adds the token's id to the data directory's list. */
+static int token_revoke(const struct token_args *t, struct rs_config *cfg)
+{
+	const char *dir = t->data ? t->data : cfg->data_dir;
+	const char *arg = token_in(t->revoke);
+	char id[TOKEN_ID_LEN + 1];
+	int64_t exp = 0;
+	if (strchr(arg, '.')) {
+		uint8_t secret[TOKEN_SECRET_LEN];
+		struct token_claims c;
+		if (token_secret_load(dir, secret) != TOKEN_OK) {
+			fprintf(stderr, "rostrum: cannot use data directory %s\n", dir);
+			return 2;
+		}
+		int rc = token_id_of(secret, arg, id);
+		if (rc != TOKEN_OK)
+			return usage_error("cannot revoke that token: %s", token_strerror(rc));
+		if (token_verify(secret, arg, 0, &c) == TOKEN_OK)
+			exp = c.exp; /* lets the list forget it once it has expired anyway */
+	} else if (token_id_valid(arg)) {
+		rs_strlcpy(id, arg, sizeof id);
+	} else {
+		return usage_error("--revoke wants a token id, a token or a join URL, not '%s'", arg);
+	}
+	int rc = revoke_add(dir, id, exp, (int64_t)time(NULL));
+	if (rc != REVOKE_OK) {
+		fprintf(stderr, "rostrum: %s/%s: %s\n", dir, REVOKE_FILE, revoke_strerror(rc));
+		return 1;
+	}
+	printf("revoked token %s\n", id);
+	return 0;
+}
+
 static int token_issue_print(const struct token_args *t, struct rs_config *cfg)
 {
 	struct token_claims c = { .attrs = t->attrs };
@@ -148,7 +216,9 @@ static int token_issue_print(const struct token_args *t, struct rs_config *cfg)
 	if (!attrs_set_name(&c.attrs, t->name))
 		return usage_error("the name '%s' must be 1-64 bytes of UTF-8", t->name);
 	rs_strlcpy(c.room, t->room, sizeof c.room);
-	c.exp = t->ttl ? (int64_t)time(NULL) + t->ttl : 0;
+	long ttl = t->ttl ? t->ttl : TOKEN_DEFAULT_TTL_S;
+	c.exp = ttl > 0 ? (int64_t)time(NULL) + ttl : 0;
+	token_new_id(c.jti);
 	uint8_t secret[TOKEN_SECRET_LEN];
 	const char *dir = t->data ? t->data : cfg->data_dir;
 	if (token_secret_load(dir, secret) != TOKEN_OK) {
@@ -158,12 +228,24 @@ static int token_issue_print(const struct token_args *t, struct rs_config *cfg)
 	char base[512];
 	token_base_url(t, cfg, base, sizeof base);
 	char *tok = token_issue(secret, &c);
+	print_expiry(&c);
 	if (t->caption_url)
 		printf("%s/caption/%s?token=%s\n", base, c.room, tok);
 	else
 		printf("%s/?room=%s&token=%s\n", base, c.room, tok);
 	free(tok);
 	return 0;
+}
+
+static int token_revoke_cmd(const struct token_args *t)
+{
+	struct rs_config cfg;
+	config_default(&cfg);
+	int rc = load_config(&cfg, t->conf);
+	if (!rc)
+		rc = token_revoke(t, &cfg);
+	config_free(&cfg);
+	return rc;
 }
 
 static int cmd_token(int argc, char **argv)
@@ -175,7 +257,8 @@ static int cmd_token(int argc, char **argv)
 		{ "region", required_argument, NULL, 'G' }, { "label", required_argument, NULL, 'L' },
 		{ "onsite", no_argument, NULL, 'o' }, { "remote", no_argument, NULL, 'm' },
 		{ "ttl", required_argument, NULL, 't' }, { "base-url", required_argument, NULL, 'b' },
-		{ "caption-url", no_argument, NULL, 'C' }, { NULL, 0, NULL, 0 },
+		{ "caption-url", no_argument, NULL, 'C' }, { "revoke", required_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct token_args t = { .attrs.onsite = ATTRS_ONSITE_UNKNOWN };
 	int o, rc;
@@ -186,6 +269,8 @@ static int cmd_token(int argc, char **argv)
 							 argv[optind - 1]);
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (t.revoke)
+		return token_revoke_cmd(&t);
 	if (t.caption_url && !t.role)
 		t.role = "captioner";
 	if (t.caption_url && !t.name)

@@ -4,6 +4,7 @@
 #include "jwriter.h"
 #include "metrics.h"
 #include "recorder.h"
+#include "revoke.h"
 #include "tcplink.h"
 #include "udpbatch.h"
 #include "token.h"
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netdb.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #define WS_SUBPROTOCOL "rostrum.v1"
 #define LAG_PERIOD_MS 250
 #define SHUTDOWN_GRACE_MS 2000
+#define HOUSEKEEPING_MS 1000     /* revocation list poll and idle WebSocket sweep */
 
 #ifndef ROSTRUM_WEBROOT
 #define ROSTRUM_WEBROOT "web-client"
@@ -39,6 +42,8 @@ struct ws_conn {
 	bool rx_discard;         /* the current message went over the limit */
 	int close_code;          /* non-zero: close once the queue is flushed */
 	char close_reason[64];
+	int64_t heard_ms;        /* last frame or pong received (idle timeout) */
+	bool ping_due;           /* quiet for a while: ask for a pong (browsers answer by themselves) */
 	struct lws_dll2 node;    /* in net.conns */
 };
 
@@ -47,9 +52,13 @@ struct http_tx {
 	struct lws *wsi;
 	struct rs_buf body_in;
 	struct api_response resp;
-	size_t sent;
 	bool too_big;
 	bool waiting;            /* the answer waits for the journal */
+	bool busy;               /* this connection's one request is being answered */
+	bool dispatched;         /* ... and was handed to the API */
+	bool ignoring;           /* a request pipelined behind it: never answered (we close) */
+	bool counted;            /* the refusal is in the metrics */
+	bool done;               /* the whole answer is written: close once lws flushed it */
 };
 
 struct net {
@@ -78,13 +87,16 @@ struct net {
 	struct lws_dll2_owner conns;
 	lws_sorted_usec_list_t lag_sul;
 	int64_t lag_due_ms;
+	lws_sorted_usec_list_t house_sul;
+	revoke_list *revoked;    /* owned: DIR/revoked as last read */
+	char iface[INET6_ADDRSTRLEN]; /* the listen address, numeric */
 	int64_t wall_base_ms, mono_base_ms;
 	bool stopping;
 	int64_t stop_deadline;
 };
 
 static struct net *the_net;           /* for the signal handler only */
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_hup;
 
 /* Server time: wall-clock based but advancing monotonically. */
 static int64_t net_now(const struct net *n)
@@ -139,6 +151,16 @@ static int ws_writable(struct net *n, struct ws_conn *c)
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
+	if (c->ping_due) {
+		/* lws 4.1 tells us of a pong only when it carries a payload */
+		unsigned char ping[LWS_PRE + 4] = { [LWS_PRE] = 'i', 'd', 'l', 'e' };
+		c->ping_due = false;
+		if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
+			return -1;
+		if (c->q_len)
+			lws_callback_on_writable(c->wsi);
+		return 0;
+	}
 	if (!c->q_len)
 		return 0;
 	rs_msg *m = c->queue[c->q_head];
@@ -160,6 +182,7 @@ static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
 {
 	memset(c, 0, sizeof *c);
 	c->wsi = wsi;
+	c->heard_ms = rs_mono_ms();
 	c->queue = rs_calloc((size_t)n->cfg->limits.send_queue, sizeof *c->queue);
 	lws_dll2_add_tail(&c->node, &n->conns);
 	if (n->stopping) {
@@ -189,6 +212,7 @@ static void ws_closed(struct net *n, struct ws_conn *c)
 static void ws_receive(struct net *n, struct ws_conn *c, const void *in, size_t len)
 {
 	struct lws *wsi = c->wsi;
+	c->heard_ms = rs_mono_ms();
 	if (!c->hc || c->close_code)
 		return;
 	if (lws_is_first_fragment(wsi)) {
@@ -206,7 +230,7 @@ static void ws_receive(struct net *n, struct ws_conn *c, const void *in, size_t 
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) || c->rx_discard)
 		return;
 	if (lws_frame_is_binary(wsi))
-		hub_conn_error(n->hub, c->hc, "bad_message", "signaling messages are JSON text");
+		hub_conn_binary(n->hub, c->hc, net_now(n));
 	else
 		hub_conn_input(n->hub, c->hc, c->rx.p ? c->rx.p : "", c->rx.len, net_now(n));
 	c->rx.len = 0;
@@ -223,6 +247,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		ws_receive(n, c, in, len);
+		break;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		c->heard_ms = rs_mono_ms(); /* a browser answers our pings by itself */
 		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writable(n, c);
@@ -270,16 +297,49 @@ static void http_args(struct lws *wsi, struct api_request *req, char *store, siz
 	}
 }
 
+/*
+ * Every API answer carries `Connection: close` and the connection closes
+ * once it is sent: the API refuses pipelining the way RFC 9112 section 9.6
+ * allows (the client sends what it pipelined again on a new connection).
+ * Static files keep lws' own keep-alive.
+ */
 static int http_send_headers(struct lws *wsi, struct http_tx *tx)
 {
 	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
 			*end = buf + sizeof buf - 1;
 	if (lws_add_http_common_headers(wsi, (unsigned int)tx->resp.status, tx->resp.content_type,
 					tx->resp.body_len, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+					(const unsigned char *)"close", 5, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	return 0;
+}
+
+#define HTTP_SEND_TIMEOUT_S 300 /* a big export to a slow phone; then the connection goes */
+
+/*
+ * Writes the whole answer at once, before lws can parse anything pipelined
+ * behind the request (which would rebind the protocol and lose writability).
+ * Returns -1 when it is all sent (the caller closes the connection), or 0
+ * when lws keeps part of it: the writable callback after lws has sent the
+ * rest closes the connection then.
+ */
+static int http_respond(struct lws *wsi, struct http_tx *tx)
+{
+	if (http_send_headers(wsi, tx))
+		return -1;
+	unsigned char *buf = rs_malloc(LWS_PRE + tx->resp.body_len);
+	if (tx->resp.body_len)
+		memcpy(buf + LWS_PRE, tx->resp.body, tx->resp.body_len);
+	int w = lws_write(wsi, buf + LWS_PRE, tx->resp.body_len, LWS_WRITE_HTTP_FINAL);
+	free(buf);
+	tx->done = true;
+	if (w < 0 || !lws_partial_buffered(wsi))
+		return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, HTTP_SEND_TIMEOUT_S);
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -295,6 +355,7 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 			 strcmp(method, "POST") == 0 ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI) < 0)
 		rs_strlcpy(path, "/", sizeof path);
 	http_args(wsi, &req, args, sizeof args);
+	tx->dispatched = true;
 	req.body = tx->body_in.p;
 	req.body_len = tx->body_in.len;
 	if (tx->too_big) {
@@ -311,28 +372,9 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 	}
 	if (tx->resp.file) { /* lws sends it a chunk per writable callback, as static files */
 		int r = lws_serve_http_file(wsi, tx->resp.file, tx->resp.content_type, NULL, 0);
-		return r < 0 || (r > 0 && lws_http_transaction_completed(wsi)) ? -1 : 0;
+		return r != 0 ? -1 : 0; /* > 0: all sent already; one answer per connection */
 	}
-	return http_send_headers(wsi, tx);
-}
-
-static int http_writable(struct lws *wsi, struct http_tx *tx)
-{
-	unsigned char buf[LWS_PRE + 16384];
-	size_t left = tx->resp.body_len - tx->sent;
-	size_t chunk = left < sizeof buf - LWS_PRE ? left : sizeof buf - LWS_PRE;
-	bool last = chunk == left;
-	if (chunk)
-		memcpy(buf + LWS_PRE, tx->resp.body + tx->sent, chunk);
-	if (lws_write(wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
-	    (int)chunk)
-		return -1;
-	tx->sent += chunk;
-	if (!last) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return http_respond(wsi, tx);
 }
 
 /* recorder_ack_fn for deferred HTTP answers: what the software sent is durable (or never will be). */
@@ -348,7 +390,8 @@ static void http_acked(void *waiter, int status)
 		tx->resp.body = rs_strdup("storage_unavailable: the transcript store is failing\n");
 		tx->resp.body_len = strlen(tx->resp.body);
 	}
-	if (http_send_headers(tx->wsi, tx))
+	/* Outside the connection's callbacks: lws closes it from its own. */
+	if (http_respond(tx->wsi, tx))
 		lws_set_timeout(tx->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
@@ -361,32 +404,95 @@ static void http_tx_reset(struct net *n, struct http_tx *tx)
 	memset(tx, 0, sizeof *tx);
 }
 
+/*
+ * One request per connection for the API. lws 4.1 parses what a client
+ * pipelines behind a request as soon as the first is read, rebinding the
+ * protocol (which frees its per-session data) and, after a POST, replaying
+ * the buffered request forever; and rx flow control would stop its HTTP
+ * writes too. So the transaction lives in the connection's opaque pointer,
+ * out of lws' reach; a request that arrives while one is being answered is
+ * ignored, and the answer carries `Connection: close` (http_send_headers) and
+ * closes the connection once sent: RFC 9112 section 9.6 lets the client send
+ * the rest again on a new connection.
+ */
+static struct http_tx *http_tx_of(struct lws *wsi, bool create)
+{
+	struct http_tx *tx = lws_get_opaque_user_data(wsi);
+	if (!tx && create) {
+		tx = rs_calloc(1, sizeof *tx);
+		lws_set_opaque_user_data(wsi, tx);
+	}
+	return tx;
+}
+
+static void http_tx_free(struct net *n, struct lws *wsi)
+{
+	struct http_tx *tx = http_tx_of(wsi, false);
+	if (!tx)
+		return;
+	http_tx_reset(n, tx);
+	free(tx);
+	lws_set_opaque_user_data(wsi, NULL);
+}
+
+/* LWS_CALLBACK_HTTP: a request's headers are in. */
+static int http_begin(struct net *n, struct lws *wsi)
+{
+	struct http_tx *tx = http_tx_of(wsi, true);
+	if (tx->busy) {
+		tx->ignoring = true;
+		if (!tx->counted)
+			metrics_add("rostrum_http_pipelined_refused_total", 1);
+		tx->counted = true;
+		return 0;
+	}
+	tx->busy = true;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+		return 0; /* wait for the body */
+	return http_dispatch(n, wsi, tx, "GET");
+}
+
+static void http_body(struct lws *wsi, const void *in, size_t len)
+{
+	struct http_tx *tx = http_tx_of(wsi, false);
+	if (!tx || tx->ignoring || tx->dispatched)
+		return;
+	if (tx->body_in.len + len > API_MAX_BODY)
+		tx->too_big = true;
+	else
+		rs_buf_append(&tx->body_in, in, len);
+}
+
+static int http_body_done(struct net *n, struct lws *wsi)
+{
+	struct http_tx *tx = http_tx_of(wsi, false);
+	if (!tx || tx->ignoring || tx->dispatched)
+		return 0;
+	return http_dispatch(n, wsi, tx, "POST");
+}
+
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len)
 {
 	struct net *n = lws_context_user(lws_get_context(wsi));
-	struct http_tx *tx = user;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		http_tx_reset(n, tx);
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
-			return 0; /* wait for the body */
-		return http_dispatch(n, wsi, tx, "GET");
+		return http_begin(n, wsi);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (tx->body_in.len + len > API_MAX_BODY)
-			tx->too_big = true;
-		else
-			rs_buf_append(&tx->body_in, in, len);
+		http_body(wsi, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return http_dispatch(n, wsi, tx, "POST");
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return tx->resp.content_type && !tx->waiting && !tx->resp.file ? http_writable(wsi, tx)
-									       : 0;
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		return http_body_done(n, wsi);
+	case LWS_CALLBACK_HTTP_WRITEABLE: /* lws has sent what it kept of an answer */
+		return http_tx_of(wsi, false) && http_tx_of(wsi, false)->done ? -1 : 0;
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		if (http_tx_of(wsi, false))
+			return -1; /* a recording download: one answer per connection, as the API */
+		/* a static file: lws keeps the connection for the next GET */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (tx) /* NULL when a WebSocket upgrade took the connection before any HTTP state */
-			http_tx_reset(n, tx);
+	case LWS_CALLBACK_WSI_DESTROY:
+		http_tx_free(n, wsi);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		/* A WebSocket without our subprotocol lands on the default protocol. */
@@ -856,6 +962,82 @@ static void lag_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 }
 
+/* Ends the connections that joined with a token now on the revocation list. */
+static void close_revoked(struct net *n)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&n->conns)) {
+		struct ws_conn *c = lws_container_of(d, struct ws_conn, node);
+		const char *id = hub_conn_token_id(c->hc);
+		if (id && !c->close_code && revoke_has(n->revoked, id)) {
+			rs_log(RS_LOG_INFO, "token %s revoked: closing its connection", id);
+			metrics_add("rostrum_revoked_closes_total", 1);
+			hub_conn_error(n->hub, c->hc, "token_revoked", "the join token was revoked");
+			io_close(n, c, HUB_CLOSE_REVOKED, "token revoked");
+		}
+	} lws_end_foreach_dll(d);
+}
+
+/* Rereads DIR/revoked when it changed (one stat() otherwise). */
+static void refresh_revocations(struct net *n)
+{
+	int rc = revoke_refresh(n->revoked);
+	if (rc < 0) {
+		static int warned;
+		if (!warned++)
+			rs_log(RS_LOG_WARN, "%s/%s: %s (the last good list stays in force)",
+			       n->cfg->data_dir, REVOKE_FILE, revoke_strerror(rc));
+		return;
+	}
+	if (rc == 1) {
+		rs_log(RS_LOG_INFO, "revocation list: %zu tokens", revoke_count(n->revoked));
+		close_revoked(n);
+	}
+}
+
+/*
+ * Pings WebSockets quiet for a third of idle_timeout_s, and closes those that
+ * sent nothing, not even the pong every browser answers by itself, for all of it.
+ */
+static void close_idle(struct net *n)
+{
+	int64_t limit = (int64_t)n->cfg->limits.idle_timeout_s * 1000, now = rs_mono_ms();
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&n->conns)) {
+		struct ws_conn *c = lws_container_of(d, struct ws_conn, node);
+		if (!c->close_code && now - c->heard_ms > limit / 3 && !c->ping_due) {
+			c->ping_due = true;
+			lws_callback_on_writable(c->wsi);
+		}
+		if (!c->close_code && now - c->heard_ms > limit) {
+			metrics_add("rostrum_idle_closes_total", 1);
+			io_close(n, c, HUB_CLOSE_IDLE, "idle timeout");
+			/* a peer that does not read either never takes the close frame */
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+		}
+	} lws_end_foreach_dll(d);
+}
+
+static void housekeeping(lws_sorted_usec_list_t *sul)
+{
+	struct net *n = lws_container_of(sul, struct net, house_sul);
+	refresh_revocations(n);
+	close_idle(n);
+	lws_sul_schedule(n->ctx, 0, &n->house_sul, housekeeping, HOUSEKEEPING_MS * LWS_US_PER_MS);
+}
+
+static bool is_revoked(void *ctx, const char *id)
+{
+	struct net *n = ctx;
+	return revoke_has(n->revoked, id);
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
+	if (the_net && the_net->ctx)
+		lws_cancel_service(the_net->ctx);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -878,7 +1060,7 @@ static void begin_shutdown(struct net *n)
 /* ---- setup ----------------------------------------------------------------- */
 
 static const struct lws_protocols protocols[] = {
-	{ "http", cb_http, sizeof(struct http_tx), 0, 0, NULL, 0 },
+	{ "http", cb_http, 0, 0, 0, NULL, 0 }, /* state: http_tx_of() */
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
 	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
@@ -940,7 +1122,7 @@ static int create_context(struct net *n)
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.port = n->cfg->port;
-	info.iface = n->cfg->listen_host;
+	info.iface = n->iface[0] ? n->iface : NULL;
 	info.protocols = protocols;
 	info.mounts = mounts;
 	info.user = n;
@@ -959,6 +1141,40 @@ static int create_context(struct net *n)
 		return -1;
 	n->vhost = lws_create_vhost(n->ctx, &info);
 	return n->vhost ? 0 : -1;
+}
+
+/*
+ * The listen address as a number lws binds exactly. lws treats an address it
+ * cannot bind as "any", so an address this host does not have is refused
+ * here, before anything listens. A wildcard host listens on every address.
+ */
+static int resolve_listen(struct net *n, char *err, size_t errlen)
+{
+	const char *host = n->cfg->listen_host;
+	if (!host || !host[0] || strcmp(host, "*") == 0)
+		return 0;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE }, *ai;
+	int rc = getaddrinfo(host, NULL, &hints, &ai);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s is not an address or host name (%s)", host, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	const void *addr = ai->ai_family == AF_INET6
+		? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+		: (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	inet_ntop(ai->ai_family, addr, n->iface, sizeof n->iface);
+	freeaddrinfo(ai);
+	if (!ok) {
+		snprintf(err, errlen, "%s is not an address of this host (%s)", host, strerror(e));
+		return -1;
+	}
+	return 0;
 }
 
 /* Starts the journal writer (before any lws state exists: it forks) and recovers journals. */
@@ -997,7 +1213,10 @@ static void serve(struct net *n)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	struct sigaction hup = { .sa_handler = on_hup };
+	sigaction(SIGHUP, &hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	lws_sul_schedule(n->ctx, 0, &n->house_sul, housekeeping, HOUSEKEEPING_MS * LWS_US_PER_MS);
 	metrics_set("rostrum_loop_lag_ms", 0);
 	metrics_set("rostrum_loop_lag_max_ms", 0);
 	n->lag_due_ms = rs_mono_ms() + LAG_PERIOD_MS;
@@ -1006,12 +1225,17 @@ static void serve(struct net *n)
 	print_banner(n);
 	while (lws_service(n->ctx, 0) >= 0) {
 		after_pass(n);
+		if (got_hup) {
+			got_hup = 0;
+			refresh_revocations(n);
+		}
 		if (got_signal && !n->stopping)
 			begin_shutdown(n);
 		if (n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline))
 			break;
 	}
 	lws_sul_cancel(&n->lag_sul);
+	lws_sul_cancel(&n->house_sul);
 	lws_sul_cancel(&n->hub_sul);
 	lws_sul_cancel(&n->tcp_sul);
 }
@@ -1029,6 +1253,8 @@ static int teardown(struct net *n)
 		rc = 1;
 	}
 	recorder_destroy(n->rec);
+	token_set_revocation_check(NULL, NULL);
+	revoke_destroy(n->revoked);
 	the_net = NULL;
 	free(n);
 	return rc;
@@ -1053,11 +1279,28 @@ int net_run(struct rs_config *cfg)
 	n->tcp_fd = -1;
 	n->wall_base_ms = rs_wall_ms();
 	n->mono_base_ms = rs_mono_ms();
+	char err[512];
+	if (resolve_listen(n, err, sizeof err)) {
+		fprintf(stderr, "rostrum: cannot listen on %s:%d: %s\n", cfg->listen_host, cfg->port,
+			err);
+		free(n);
+		return 2;
+	}
 	if (token_secret_load(cfg->data_dir, n->secret) != TOKEN_OK) {
 		fprintf(stderr, "rostrum: cannot use data directory %s\n", cfg->data_dir);
 		free(n);
 		return 2;
 	}
+	n->revoked = revoke_create(cfg->data_dir);
+	int rrc = revoke_refresh(n->revoked);
+	if (rrc < 0) { /* a server must not start accepting tokens it was told to refuse */
+		fprintf(stderr, "rostrum: %s/%s: %s\n", cfg->data_dir, REVOKE_FILE,
+			revoke_strerror(rrc));
+		revoke_destroy(n->revoked);
+		free(n);
+		return 2;
+	}
+	token_set_revocation_check(is_revoked, n);
 	if (start_journal(n)) {
 		teardown(n);
 		return 2;

@@ -17,6 +17,8 @@
 #define TOKEN_SECRET_LEN 32
 #define TOKEN_ROOM_MAX 64
 #define TOKEN_MAX_LEN 2048
+#define TOKEN_ID_LEN 22            /* base64url of 16 random bytes */
+#define TOKEN_DEFAULT_TTL_S (7 * 24 * 3600) /* `rostrum token` without --ttl */
 
 enum token_err {
 	TOKEN_OK = 0,
@@ -24,6 +26,7 @@ enum token_err {
 	TOKEN_BAD_SIGNATURE = -2, /* forged or signed with another server's secret */
 	TOKEN_EXPIRED = -3,
 	TOKEN_IO = -4,            /* the secret file could not be read or created */
+	TOKEN_REVOKED = -5,       /* its id is on the data directory's revocation list */
 };
 
 struct token_claims {
@@ -31,6 +34,12 @@ struct token_claims {
 	enum rs_role role;
 	struct rs_attrs attrs;
 	int64_t exp;              /* Unix seconds; 0 = never */
+	/*
+	 * The token's id: its "jti" claim, or for tokens minted before ids
+	 * existed the first TOKEN_ID_LEN characters of the signature. Revocation
+	 * names tokens by it. token_issue mints a fresh one when it is empty.
+	 */
+	char jti[TOKEN_ID_LEN + 1];
 };
 
 /*
@@ -39,15 +48,40 @@ struct token_claims {
  */
 RS_MUST_CHECK int token_secret_load(const char *data_dir, uint8_t secret[TOKEN_SECRET_LEN]);
 
-/* Signs claims; returns a malloc'd token string. */
+/*
+ * Signs claims; returns a malloc'd token string. A token with an empty c->jti
+ * gets a fresh random id (call token_new_id first to know it).
+ */
 char *token_issue(const uint8_t secret[TOKEN_SECRET_LEN], const struct token_claims *c);
 
+/* Writes a fresh random token id. */
+void token_new_id(char id[TOKEN_ID_LEN + 1]);
+
 /*
- * Checks signature and expiry (against now_s, Unix seconds) and fills *out.
- * The caller checks that out->room is the room being joined.
+ * Checks signature, revocation and expiry (against now_s, Unix seconds) and
+ * fills *out. Any input is safe: length, alphabet and shape are checked before
+ * anything is decoded. The caller checks that out->room is the room being joined.
  */
 RS_MUST_CHECK int token_verify(const uint8_t secret[TOKEN_SECRET_LEN], const char *token,
 			       int64_t now_s, struct token_claims *out);
+
+/*
+ * The revocation check token_verify asks: true when the token of that id is
+ * revoked. NULL (the default) revokes nothing. Process-wide, set once at start.
+ */
+typedef bool (*token_revoked_fn)(void *ctx, const char *id);
+void token_set_revocation_check(token_revoked_fn fn, void *ctx);
+
+/*
+ * The id of a token this server signed, ignoring expiry and revocation (for
+ * `rostrum token --revoke TOKEN`). Returns TOKEN_OK, TOKEN_MALFORMED or
+ * TOKEN_BAD_SIGNATURE.
+ */
+RS_MUST_CHECK int token_id_of(const uint8_t secret[TOKEN_SECRET_LEN], const char *token,
+			      char id[TOKEN_ID_LEN + 1]);
+
+/* True for strings shaped like a token id: TOKEN_ID_LEN base64url characters. */
+bool token_id_valid(const char *id);
 
 /* Human text for a token_err. */
 const char *token_strerror(int err);

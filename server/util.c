@@ -130,6 +130,36 @@ bool rs_utf8_valid(const char *str, size_t len)
 	return true;
 }
 
+bool rs_cp_is_control(const char *p, size_t n)
+{
+	unsigned char c = (unsigned char)p[0];
+	if (n == 1)
+		return c < 0x20 || c == 0x7f;
+	return n == 2 && c == 0xc2 && (unsigned char)p[1] < 0xa0;
+}
+
+size_t rs_text_clean(char *s, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = (size_t)utf8_seq_len(c);
+		bool broken = n == 0 || i + n > len; /* not UTF-8 after all: drop the byte */
+		if (broken) {
+			i++;
+			continue;
+		}
+		if (c == '\t' || c == '\r' || c == '\n') {
+			s[o++] = ' ';
+		} else if (!rs_cp_is_control(s + i, n)) {
+			memmove(s + o, s + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	return o;
+}
+
 void rs_strlcpy(char *dst, const char *src, size_t cap)
 {
 	if (!cap)
@@ -155,7 +185,8 @@ static void buf_reserve(struct rs_buf *b, size_t extra)
 void rs_buf_append(struct rs_buf *b, const void *data, size_t n)
 {
 	buf_reserve(b, n);
-	memcpy(b->p + b->len, data, n);
+	if (n) /* data may be NULL for nothing (an empty HTTP body): memcpy must not see it */
+		memcpy(b->p + b->len, data, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }

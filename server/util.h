@@ -39,6 +39,17 @@ void rs_log(enum rs_log_level lvl, const char *fmt, ...)
 /* True when s is valid UTF-8 of exactly len bytes with no NUL. */
 bool rs_utf8_valid(const char *s, size_t len);
 
+/*
+ * Cleans valid UTF-8 text in place for display and exports: TAB, CR and LF
+ * become spaces; other C0 controls, DEL and C1 controls (U+0080-U+009F, where
+ * CSI lives) are removed, so no terminal escape or control byte reaches a
+ * roster, a WebVTT/SRT/TXT export or a log. Returns the new length (not
+ * NUL-terminated by this function).
+ */
+size_t rs_text_clean(char *s, size_t len);
+/* True when the code point of n bytes at p is a C0 control, DEL or a C1 control. */
+bool rs_cp_is_control(const char *p, size_t n);
+
 /* Copies at most cap-1 bytes of src into dst and NUL-terminates. */
 void rs_strlcpy(char *dst, const char *src, size_t cap);
 
