@@ -90,33 +90,20 @@ static bool transcript_allowed(struct api_ctx *ctx, const char *room, const char
 }
 
 /*
- * The room's recordings from its journal: each start record, with its stop
- * when there is one. The journal is the list, so only files this server
- * wrote for this room can ever be named in a download.
+ * The room's recordings from the recorder's index of its journal, each with
+ * its download URL. The journal is the list, so only files this server wrote
+ * for this room can ever be named in a download.
  */
 static json_t *recordings_of(struct api_ctx *ctx, const char *room)
 {
-	json_t *list = json_array(), *records = recorder_records(hub_recorder(ctx->hub), room);
+	json_t *list = recorder_recordings(hub_recorder(ctx->hub), room);
 	size_t i;
 	json_t *r;
-	json_array_foreach(records, i, r) {
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		const char *event = json_string_value(json_object_get(r, "event"));
-		const char *file = json_string_value(json_object_get(r, "file"));
-		if (!kind || strcmp(kind, "recording") != 0 || !event || !file)
-			continue;
-		json_t *last = json_array_get(list, json_array_size(list) - 1);
-		if (strcmp(event, "start") == 0) {
-			char url[256];
-			snprintf(url, sizeof url, "/api/rooms/%s/%s", room, file);
-			json_array_append_new(list, json_pack("{s:s, s:s, s:O, s:b}", "file", file,
-							      "url", url, "start_t",
-							      json_object_get(r, "start_t"),
-							      "active", 1));
-		} else if (last && strcmp(json_string_value(json_object_get(last, "file")), file) == 0) {
-			json_object_set(last, "stop_t", json_object_get(r, "t"));
-			json_object_set_new(last, "active", json_false());
-		}
+	json_array_foreach(list, i, r) {
+		char url[256];
+		snprintf(url, sizeof url, "/api/rooms/%s/%s", room,
+			 json_string_value(json_object_get(r, "file")));
+		json_object_set_new(r, "url", json_string(url));
 	}
 	return list;
 }
@@ -174,16 +161,22 @@ static void transcript_url(struct api_ctx *ctx, const struct api_request *req, i
 		return respond_text(resp, 405, "method not allowed\n");
 	if (!transcript_allowed(ctx, room, api_arg(req, "token"), now))
 		return respond_text(resp, 403, "a moderator or observer token for this room is needed\n");
-	json_t *records = recorder_records(hub_recorder(ctx->hub), room);
-	if (!records)
+	struct recorder_room_info info;
+	if (!recorder_room_info(hub_recorder(ctx->hub), room, &info))
 		return respond_text(resp, 404, "no transcript for this room yet\n");
-	struct transcript_opts opts = { .lang = api_arg(req, "lang") };
-	char *out;
-	size_t len;
-	int rc = transcript_export(records, fmt, &opts, &out, &len, NULL);
-	if (rc != TRANSCRIPT_OK)
-		return respond_text(resp, 400, transcript_strerror(rc));
-	respond(resp, 200, transcript_content_type(fmt), out, len);
+	const char *lang = api_arg(req, "lang");
+	struct transcript_opts opts = { .lang = lang };
+	transcript *probe; /* checks the options now, so a bad one is a 400, not a broken stream */
+	int rc = transcript_create(fmt, &opts, &probe);
+	transcript_destroy(probe);
+	if (rc != TRANSCRIPT_OK || (lang && strlen(lang) >= sizeof resp->export->lang))
+		return respond_text(resp, 400, transcript_strerror(rc ? rc : TRANSCRIPT_E_LANG));
+	resp->export = rs_calloc(1, sizeof *resp->export);
+	rs_strlcpy(resp->export->room, room, sizeof resp->export->room);
+	resp->export->fmt = fmt;
+	rs_strlcpy(resp->export->lang, lang ? lang : "", sizeof resp->export->lang);
+	resp->status = 200;
+	resp->content_type = transcript_content_type(fmt);
 }
 
 /* Any route given a revoked token says so plainly, before its own checks. */
@@ -227,4 +220,6 @@ void api_response_free(struct api_response *resp)
 	resp->body = NULL;
 	free(resp->file);
 	resp->file = NULL;
+	free(resp->export);
+	resp->export = NULL;
 }

@@ -9,6 +9,8 @@
 #define ROSTRUM_API_H
 
 #include "hub.h"
+#include "token.h"
+#include "transcript.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,13 @@ struct api_request {
 	void *waiter;            /* identifies this transaction for a deferred answer */
 };
 
+/* A transcript export the API accepted; net hands it to the exporter, which answers. */
+struct api_export {
+	char room[TOKEN_ROOM_MAX + 1];
+	enum transcript_format fmt;
+	char lang[64];           /* "" = the format's default */
+};
+
 struct api_response {
 	int status;
 	const char *content_type;
@@ -36,6 +45,7 @@ struct api_response {
 	size_t body_len;
 	bool deferred;           /* wait for ctx->on_ack(waiter, status) before answering */
 	char *file;              /* malloc'd: send this file (served in chunks) instead of body */
+	struct api_export *export; /* malloc'd: stream this export instead of body (exporter.h) */
 };
 
 struct api_ctx {

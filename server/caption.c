@@ -58,6 +58,8 @@ struct caption_room {
 	size_t out_head, out_n, out_cap;
 	/* state */
 	uint64_t next_seq;
+	uint64_t reserved;         /* seqs up to this are journaled as taken (caption_seq records) */
+	bool reserve_due;          /* a new reservation waits to be journaled */
 	bool live_dirty;
 	struct caption_stats stats;
 };
@@ -220,6 +222,20 @@ static rs_msg *caption_build_msg(const struct caption_view *v)
 	return rs_msg_take_json(o);
 }
 
+/*
+ * Seqs are reserved a block ahead, half a block before they are needed, so
+ * the reservation is on disk long before a seq it covers goes out: after a
+ * restart numbering continues past anything a client may have seen, partials
+ * (never journaled) included.
+ */
+static void reserve_ahead(caption_room *cr)
+{
+	if (cr->next_seq + CAPTION_SEQ_BLOCK / 2 <= cr->reserved)
+		return;
+	cr->reserved = cr->next_seq + CAPTION_SEQ_BLOCK;
+	cr->reserve_due = true;
+}
+
 /* A new event from s's current speaker and lang; text is copied. */
 static caption *caption_new(caption_room *cr, const struct source *s, enum caption_kind kind,
 			    const char *text, size_t len, int64_t now_ms)
@@ -233,6 +249,7 @@ static caption *caption_new(caption_room *cr, const struct source *s, enum capti
 	c->sname = dup_or_null(s->spk_name);
 	c->sgroup = c->sname ? dup_or_null(s->spk_group) : NULL;
 	c->t0_ms = s->open ? s->line_start_ms : now_ms;
+	reserve_ahead(cr);
 	c->v = (struct caption_view){
 		.kind = kind, .seq = cr->next_seq++, .t_ms = now_ms, .lang = c->lang,
 		.text = c->text, .captioner_id = c->cid, .captioner = c->cname,
@@ -444,6 +461,71 @@ static int track_use(caption_room *cr, const char *lang, bool commit)
 		return CAPTION_E_TOO_MANY_TRACKS;
 	if (commit)
 		memcpy(cr->tracks[cr->n_tracks++], lang, CAPTION_LANG_MAX + 1);
+	return CAPTION_OK;
+}
+
+/* ---- continuity across restarts ------------------------------------------ */
+
+bool caption_room_seq_reservation(caption_room *cr, uint64_t *upto)
+{
+	if (!cr->reserve_due)
+		return false;
+	cr->reserve_due = false;
+	*upto = cr->reserved;
+	return true;
+}
+
+void caption_room_restore_seq(caption_room *cr, uint64_t last)
+{
+	if (last + 1 > cr->next_seq)
+		cr->next_seq = last + 1;
+	reserve_ahead(cr);
+}
+
+uint64_t caption_room_next_seq(const caption_room *cr)
+{
+	return cr->next_seq;
+}
+
+static const char *rec_str(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+int caption_room_restore_final(caption_room *cr, json_t *rec, int64_t now_ms)
+{
+	json_t *seq = json_object_get(rec, "seq"), *t = json_object_get(rec, "t");
+	const char *text = rec_str(rec, "text"), *lang = rec_str(rec, "lang");
+	const char *cid = rec_str(rec, "captioner_id"), *cname = rec_str(rec, "captioner");
+	char canon[CAPTION_LANG_MAX + 1];
+	if (!json_is_integer(seq) || json_integer_value(seq) <= 0 || !json_is_integer(t) || !text ||
+	    !rs_utf8_valid(text, strlen(text)) || !lang || !caption_lang_normalize(lang, canon) ||
+	    !cid || !cname)
+		return CAPTION_E_BAD_REQUEST;
+	if (track_use(cr, canon, true) != CAPTION_OK)
+		return CAPTION_E_TOO_MANY_TRACKS;
+	json_t *sp = json_object_get(rec, "speaker");
+	const char *sname = rec_str(sp, "name"), *sgroup = rec_str(sp, "group");
+	caption *c = rs_calloc(1, sizeof *c);
+	c->refs = 1;
+	c->lang = rs_strdup(canon);
+	c->text = rs_strdup(text);
+	c->cid = rs_strdup(cid);
+	c->cname = rs_strdup(cname);
+	c->sname = dup_or_null(sname);
+	c->sgroup = c->sname ? dup_or_null(sgroup) : NULL;
+	json_t *t0 = json_object_get(rec, "t0");
+	c->t0_ms = json_is_integer(t0) ? (int64_t)json_integer_value(t0) : json_integer_value(t);
+	c->v = (struct caption_view){
+		.kind = CAPTION_FINAL, .seq = (uint64_t)json_integer_value(seq),
+		.t_ms = (int64_t)json_integer_value(t), .lang = c->lang, .text = c->text,
+		.captioner_id = c->cid, .captioner = c->cname, .speaker_name = c->sname,
+		.speaker_group = c->sgroup,
+	};
+	c->msg = caption_build_msg(&c->v);
+	caption_room_restore_seq(cr, c->v.seq);
+	ring_push(cr, c, now_ms);
+	caption_unref(c);
 	return CAPTION_OK;
 }
 
@@ -927,6 +1009,15 @@ void caption_room_leave(caption_room *cr, const char *source_id, int64_t now_ms)
 	if (s->live) {
 		s->live = false;
 		cr->live_dirty = true;
+	}
+}
+
+void caption_room_finish_all(caption_room *cr, int64_t now_ms)
+{
+	for (size_t i = 0; i < cr->n_src; i++) {
+		struct source *s = cr->src[i];
+		if (s->open)
+			line_finish(cr, s, s->via == CAPTION_VIA_HTTP ? s->line_ms : now_ms);
 	}
 }
 

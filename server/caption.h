@@ -43,6 +43,7 @@ typedef struct caption_room caption_room;
 #define CAPTION_MAX_TRACKS 16     /* languages in one room */
 #define CAPTION_SEQ_WINDOW 1024   /* remembered seqs per HTTP source, for retries */
 #define CAPTION_NO_DEADLINE INT64_MAX
+#define CAPTION_SEQ_BLOCK 4096    /* seqs reserved ahead in the journal (see caption_room_seq_reservation) */
 
 enum caption_kind { CAPTION_PARTIAL, CAPTION_FINAL };
 enum caption_via { CAPTION_VIA_BROWSER, CAPTION_VIA_HTTP };
@@ -216,6 +217,13 @@ void caption_http(caption_room *cr, const struct caption_http_req *req,
  */
 void caption_room_leave(caption_room *cr, const char *source_id, int64_t now_ms);
 
+/*
+ * Shutdown: every open line is completed as a final (an HTTP source's at the
+ * time of its last text, as its idle timer would), so text acknowledged to
+ * captioning software is journaled before the server exits.
+ */
+void caption_room_finish_all(caption_room *cr, int64_t now_ms);
+
 /* The next caption event in emission order, owned by the caller; NULL when none. */
 RS_MUST_CHECK caption *caption_room_poll(caption_room *cr);
 
@@ -269,6 +277,30 @@ RS_MUST_CHECK int caption_parse_request(json_t *msg, struct caption_request *out
  * "zh-hant" -> "zh-Hant") into out. Returns false when it is not a tag.
  */
 RS_MUST_CHECK bool caption_lang_normalize(const char *in, char out[CAPTION_LANG_MAX + 1]);
+
+/* ---- continuity across restarts ------------------------------------------ */
+
+/*
+ * True once when the room reserved a new block of seqs: the caller journals
+ * {"kind": "caption_seq", "upto": *upto} before sending the events polled
+ * since. After a restart caption_room_restore_seq() with the largest seq or
+ * upto found in the journal makes numbering continue past every seq any
+ * client may have seen, partials included, so clients that keep their last
+ * seq never hide new captions.
+ */
+RS_MUST_CHECK bool caption_room_seq_reservation(caption_room *cr, uint64_t *upto);
+/* Restart: the next seq will be above last (and a new reservation is due). */
+void caption_room_restore_seq(caption_room *cr, uint64_t last);
+/* The seq the next event will carry. */
+uint64_t caption_room_next_seq(const caption_room *cr);
+/*
+ * Restart: a journaled final ({"kind": "caption", "seq", "t", "lang", "text",
+ * "captioner", "captioner_id", "speaker"}) goes back into the late-joiner
+ * ring (subject to its age and size limits at now_ms) and its language into
+ * the tracks. Feed them in journal order. Returns CAPTION_OK or
+ * CAPTION_E_BAD_REQUEST / CAPTION_E_TOO_MANY_TRACKS (the record is skipped).
+ */
+RS_MUST_CHECK int caption_room_restore_final(caption_room *cr, json_t *rec, int64_t now_ms);
 
 /* Human text for a caption_err. */
 const char *caption_strerror(int err);

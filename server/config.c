@@ -68,9 +68,10 @@ void config_default(struct rs_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->limits = (struct config_limits){
-		.max_connections = 2000, .max_room_members = 1500, .max_rooms = 256,
+		.max_connections = 10000, .max_room_members = 10000, .max_rooms = 256,
 		.max_message_bytes = 16384, .rate_per_sec = 20, .rate_burst = 40,
-		.send_queue = 512,
+		.send_queue = 0, .send_queue_bytes = 1 << 20, .roster_full = 200,
+		.resume_grace_s = 120,
 		.idle_timeout_s = 60,
 	};
 	cfg->rtc = (struct config_rtc){ .udp_port_min = 0, .udp_port_max = 0, .tcp_port = 0,
@@ -136,8 +137,8 @@ static int only_keys(json_t *o, const char *where, const char *const *allowed, c
 static int parse_limits(struct rs_config *cfg, json_t *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "max_connections", "max_room_members", "max_rooms",
-		"max_message_bytes", "rate_per_sec", "rate_burst", "send_queue",
-		"idle_timeout_s", NULL };
+		"max_message_bytes", "rate_per_sec", "rate_burst", "send_queue", "send_queue_bytes",
+		"roster_full", "resume_grace_s", "idle_timeout_s", NULL };
 	struct config_limits *l = &cfg->limits;
 	if (!json_is_object(o))
 		FAIL("'limits' must be an object");
@@ -148,7 +149,10 @@ static int parse_limits(struct rs_config *cfg, json_t *o, char *err, size_t errl
 	    opt_int(o, "max_message_bytes", &l->max_message_bytes, 512, 1 << 20, err, errlen) ||
 	    opt_int(o, "rate_per_sec", &l->rate_per_sec, 1, 10000, err, errlen) ||
 	    opt_int(o, "rate_burst", &l->rate_burst, 1, 10000, err, errlen) ||
-	    opt_int(o, "send_queue", &l->send_queue, 8, 65536, err, errlen) ||
+	    opt_int(o, "send_queue", &l->send_queue, 0, 1 << 20, err, errlen) ||
+	    opt_int(o, "send_queue_bytes", &l->send_queue_bytes, 16384, 1 << 28, err, errlen) ||
+	    opt_int(o, "roster_full", &l->roster_full, 0, 100000, err, errlen) ||
+	    opt_int(o, "resume_grace_s", &l->resume_grace_s, 1, 86400, err, errlen) ||
 	    opt_int(o, "idle_timeout_s", &l->idle_timeout_s, 1, 86400, err, errlen))
 		return -1;
 	return 0;

@@ -29,7 +29,10 @@ struct config_limits {
 	int max_message_bytes;  /* one signaling message, after reassembly */
 	int rate_per_sec;       /* sustained signaling messages per connection */
 	int rate_burst;
-	int send_queue;         /* queued outgoing messages per connection before it is dropped */
+	int send_queue_bytes;   /* queued outgoing bytes per connection before it is dropped */
+	int send_queue;         /* also at most this many queued messages; 0 = bytes only (older key) */
+	int roster_full;        /* rooms larger than this list only moderators, speakers, the queue */
+	int resume_grace_s;     /* a dropped member keeps its place this long (resumption) */
 	int idle_timeout_s;     /* a WebSocket silent this long (no message, no pong) is closed */
 };
 

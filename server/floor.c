@@ -1545,6 +1545,195 @@ void floor_written_totals(const floor_ctl *f, struct floor_written_counts *c)
 	*c = f->wc;
 }
 
+/* ---- restore -------------------------------------------------------------- */
+
+/* A request raised (a STATE event from -1): the slot, the owner's record, the line. */
+static int apply_new_request(floor_ctl *f, const struct floor_event *e)
+{
+	if (e->request == 0 || slot_of(f, e->request) >= 0 ||
+	    (e->to != FLOOR_PENDING && e->to != FLOOR_ACCEPTED))
+		return FLOOR_E_BAD_ARG;
+	if (f->live >= (size_t)f->pol.max_requests)
+		return FLOOR_E_QUEUE_FULL;
+	struct person *p = person_get(f, e->pid);
+	if (p && p->live >= 0)
+		return FLOOR_E_ALREADY_REQUESTED;
+	floor_actor a = { .pid = e->pid, .role = p ? p->role : RS_ROLE_PARTICIPANT,
+			  .attrs = &e->who };
+	int rc = person_touch(f, &a, &p);
+	if (rc)
+		return rc;
+	int slot = slot_new(f);
+	struct freq *r = &f->reqs[slot];
+	*r = (struct freq){ .id = e->request, .pid = e->pid, .state = FLOOR_PENDING,
+			    .who = e->who, .created_ms = f->now, .since_ms = f->now };
+	rs_strlcpy(r->topic, e->topic, sizeof r->topic);
+	if (e->request >= f->next_id)
+		f->next_id = e->request + 1;
+	p->live = slot;
+	f->live++;
+	struct floor_event scratch;
+	enter_state(f, slot, (enum floor_state)e->to, &scratch);
+	return FLOOR_OK;
+}
+
+/* A live request changed state: the same line moves and bookings as set_state(). */
+static int apply_state(floor_ctl *f, const struct floor_event *e)
+{
+	if (e->from < 0)
+		return apply_new_request(f, e);
+	int slot = slot_of(f, e->request);
+	if (slot < 0)
+		return FLOOR_E_UNKNOWN_REQUEST;
+	struct freq *r = &f->reqs[slot];
+	if ((int)r->state != e->from || floor_state_final(r->state) || e->to < 0 ||
+	    e->to >= FLOOR_STATE_COUNT || e->to == e->from)
+		return FLOOR_E_WRONG_STATE;
+	if (e->to == FLOOR_GRANTED && f->lines[FLOOR_GRANTED].n >= (size_t)f->pol.max_holders)
+		return FLOOR_E_HOLDER_LIMIT;
+	if (e->to == FLOOR_GRANTED && (e->limit_ms < 0 || e->limit_ms > FLOOR_LIMIT_MAX_MS))
+		return FLOOR_E_BAD_ARG;
+	struct person *p = person_get(f, r->pid);
+	assert(p && p->live == slot);
+	/* The event carries the attributes the turn books to: those the owner had then. */
+	r->who = e->who;
+	p->who = e->who;
+	struct floor_event scratch = { 0 };
+	leave_state(f, slot, &scratch);
+	enter_state(f, slot, (enum floor_state)e->to, &scratch);
+	if (e->to == FLOOR_GRANTED)
+		start_turn(f, r, e->limit_ms);
+	if (floor_state_final(r->state) && !p->present)
+		person_forget_if_idle(f, p);
+	return FLOOR_OK;
+}
+
+static int apply_moved(floor_ctl *f, const struct floor_event *e)
+{
+	int slot = slot_of(f, e->request);
+	if (slot < 0)
+		return FLOOR_E_UNKNOWN_REQUEST;
+	struct line *q = &f->lines[FLOOR_ACCEPTED];
+	int i = line_find(q, slot);
+	if (i < 0)
+		return FLOOR_E_WRONG_STATE;
+	if (e->position < 1 || (size_t)e->position > q->n)
+		return FLOOR_E_BAD_ARG;
+	line_remove_at(q, (size_t)i);
+	line_insert_at(q, (size_t)e->position - 1, slot);
+	return FLOOR_OK;
+}
+
+static int apply_muted(floor_ctl *f, const struct floor_event *e)
+{
+	struct person *p = person_get(f, e->pid);
+	if (!p || !p->present)
+		return FLOOR_E_UNKNOWN_PARTICIPANT;
+	p->muted = e->muted;
+	return FLOOR_OK;
+}
+
+/* The granted request an event about a turn names. */
+static int granted_slot(const floor_ctl *f, uint32_t request, struct freq **r)
+{
+	int slot = slot_of(f, request);
+	if (slot < 0)
+		return FLOOR_E_UNKNOWN_REQUEST;
+	*r = &f->reqs[slot];
+	return (*r)->state == FLOOR_GRANTED ? FLOOR_OK : FLOOR_E_WRONG_STATE;
+}
+
+static int apply_limit(floor_ctl *f, const struct floor_event *e)
+{
+	if (e->limit_ms < 0 || e->limit_ms > FLOOR_LIMIT_MAX_MS)
+		return FLOOR_E_BAD_ARG;
+	if (!e->request) {
+		f->pol.limit_ms = e->limit_ms;
+		return FLOOR_OK;
+	}
+	struct freq *r;
+	int rc = granted_slot(f, e->request, &r);
+	if (rc)
+		return rc;
+	r->limit_ms = e->limit_ms;
+	r->warned = r->expired = false;
+	return FLOOR_OK;
+}
+
+static int apply_timer(floor_ctl *f, const struct floor_event *e)
+{
+	struct freq *r;
+	int rc = granted_slot(f, e->request, &r);
+	if (rc)
+		return rc;
+	r->warned = true;
+	if (e->kind == FLOOR_EV_EXPIRED)
+		r->expired = true;
+	return FLOOR_OK;
+}
+
+static int apply_submitted(floor_ctl *f, const struct floor_event *e)
+{
+	if (e->request == 0 || wslot_of(f, e->request) >= 0 || e->to != FLOOR_W_QUEUED ||
+	    !text_ok(e->text))
+		return FLOOR_E_BAD_ARG;
+	if (f->wline.n >= FLOOR_MAX_WRITTEN)
+		return FLOOR_E_WRITTEN_FULL;
+	int slot = wslot_new(f);
+	f->items[slot] = (struct witem){ .id = e->request, .pid = e->pid, .state = FLOOR_W_QUEUED,
+					 .who = e->who, .text = rs_strdup(e->text),
+					 .submitted_ms = f->now, .since_ms = f->now };
+	line_push(&f->wline, slot);
+	f->wc.asked++;
+	if (e->request >= f->next_wid)
+		f->next_wid = e->request + 1;
+	return FLOOR_OK;
+}
+
+static int apply_written(floor_ctl *f, const struct floor_event *e)
+{
+	if (e->from < 0)
+		return apply_submitted(f, e);
+	int slot = wslot_of(f, e->request);
+	if (slot < 0)
+		return FLOOR_E_UNKNOWN_WRITTEN;
+	struct witem *w = &f->items[slot];
+	if ((int)w->state != e->from || wstate_final(w->state) || e->to < 0 ||
+	    e->to >= FLOOR_W_STATE_COUNT || e->to == e->from)
+		return FLOOR_E_WRONG_STATE;
+	w->state = (enum floor_wstate)e->to;
+	w->since_ms = f->now;
+	count_written(&f->wc, w->state);
+	if (wstate_final(w->state))
+		line_remove_at(&f->wline, (size_t)line_find(&f->wline, slot));
+	return FLOOR_OK;
+}
+
+int floor_apply(floor_ctl *f, const struct floor_event *e)
+{
+	advance(f, e->at_ms);
+	switch (e->kind) {
+	case FLOOR_EV_STATE: return apply_state(f, e);
+	case FLOOR_EV_MOVED: return apply_moved(f, e);
+	case FLOOR_EV_MUTED: return apply_muted(f, e);
+	case FLOOR_EV_LIMIT: return apply_limit(f, e);
+	case FLOOR_EV_WARNING:
+	case FLOOR_EV_EXPIRED: return apply_timer(f, e);
+	case FLOOR_EV_WRITTEN: return apply_written(f, e);
+	default: return FLOOR_E_BAD_ARG;
+	}
+}
+
+void floor_restore_left(floor_ctl *f, int64_t now, uint32_t pid)
+{
+	advance(f, now);
+	struct person *p = person_get(f, pid);
+	if (!p)
+		return;
+	p->present = false;
+	person_forget_if_idle(f, p);
+}
+
 /* ---- self-check --------------------------------------------------------- */
 
 /* Each live request sits in exactly the line of its state, once, and its owner points at it. */

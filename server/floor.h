@@ -418,6 +418,26 @@ bool floor_written_at(const floor_ctl *f, size_t i, struct floor_written_view *v
 bool floor_written_find(const floor_ctl *f, uint32_t id, struct floor_written_view *v);
 void floor_written_totals(const floor_ctl *f, struct floor_written_counts *c);
 
+/* ---- restore: the floor rebuilt from its own events --------------------- */
+
+/*
+ * Applies one event as the floor once emitted it (read back from the session
+ * journal after a restart). The event is taken as fact: the table's checks
+ * held when it happened, so only its fit with the state rebuilt so far is
+ * checked. Events must come in emission order, each participant's presence
+ * (floor_participant_joined, floor_restore_left) interleaved as it happened.
+ * Emits nothing. Returns FLOOR_OK, or UNKNOWN_REQUEST, WRONG_STATE,
+ * UNKNOWN_WRITTEN, UNKNOWN_PARTICIPANT, HOLDER_LIMIT or BAD_ARG when the
+ * event does not fit (a record lost to a failing disk); nothing changed then.
+ */
+RS_MUST_CHECK int floor_apply(floor_ctl *f, const struct floor_event *e);
+/*
+ * Restore: the participant left the room. Unlike floor_participant_left()
+ * their request is not ended here: its own LEAVE event follows in the
+ * journal and is applied with floor_apply().
+ */
+void floor_restore_left(floor_ctl *f, int64_t now, uint32_t pid);
+
 /* Checks every internal invariant (for tests): true when consistent. */
 bool floor_consistent(const floor_ctl *f);
 

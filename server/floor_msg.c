@@ -816,6 +816,135 @@ int floor_msg_handle(floor_ctl *f, int64_t now, const floor_actor *actor, const 
 	return rc;
 }
 
+/* ---- replaying the journal --------------------------------------------- */
+
+/* Index of a state name given by names(i) for i < n, or -1 (absent: -1 too). */
+static int state_index(json_t *v, const char *(*names)(int), int n)
+{
+	const char *s = json_string_value(v);
+	for (int i = 0; s && i < n; i++)
+		if (strcmp(names(i), s) == 0)
+			return i;
+	return -1;
+}
+
+static const char *state_name_i(int i) { return floor_state_name((enum floor_state)i); }
+static const char *wstate_name_i(int i) { return floor_wstate_name((enum floor_wstate)i); }
+
+static int64_t rec_int(json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+/* pid and attributes of a who object (or of a roster record itself). */
+static bool who_of(json_t *o, uint32_t *pid, struct rs_attrs *a)
+{
+	memset(a, 0, sizeof *a);
+	a->onsite = ATTRS_ONSITE_UNKNOWN;
+	int64_t p = rec_int(o, "pid");
+	const char *name = json_string_value(json_object_get(o, "name"));
+	if (p <= 0 || p > UINT32_MAX || !name || !attrs_set_name(a, name) ||
+	    attrs_from_json(a, o) != NULL)
+		return false;
+	*pid = (uint32_t)p;
+	return true;
+}
+
+/* A "join", "leave" or "presence" record: who is in the room. */
+static int replay_roster(floor_ctl *f, json_t *rec, const char *kind, int64_t t)
+{
+	uint32_t pid;
+	struct rs_attrs a;
+	enum rs_role role;
+	if (!who_of(rec, &pid, &a))
+		return FLOOR_E_BAD_ARG;
+	if (strcmp(kind, "leave") == 0) {
+		floor_restore_left(f, t, pid);
+		return 1;
+	}
+	if (!attrs_role_parse(json_string_value(json_object_get(rec, "role")), &role))
+		return FLOOR_E_BAD_ARG;
+	floor_actor act = { .pid = pid, .role = role, .attrs = &a };
+	int rc = floor_participant_joined(f, t, &act);
+	return rc ? rc : 1;
+}
+
+/* The kind of a floor record and its own fields into e. */
+static int floor_record_event(json_t *rec, const char *event, struct floor_event *e)
+{
+	bool has_to = json_object_get(rec, "to") != NULL;
+	json_t *req = json_object_get(rec, "request");
+	e->request = json_is_integer(req) ? (uint32_t)json_integer_value(req) : 0;
+	if (strcmp(event, "warning") == 0 || (strcmp(event, "expired") == 0 && !has_to)) {
+		e->kind = strcmp(event, "warning") == 0 ? FLOOR_EV_WARNING : FLOOR_EV_EXPIRED;
+	} else if (strcmp(event, "moved") == 0) {
+		e->kind = FLOOR_EV_MOVED;
+		e->position = (int)rec_int(rec, "position");
+	} else if (strcmp(event, "muted") == 0 || strcmp(event, "unmuted") == 0) {
+		e->kind = FLOOR_EV_MUTED;
+		e->muted = strcmp(event, "muted") == 0;
+	} else if (strcmp(event, "limit") == 0) {
+		e->kind = FLOOR_EV_LIMIT;
+		e->limit_ms = rec_int(rec, "limit_s") * 1000;
+	} else if (has_to) {
+		e->kind = FLOOR_EV_STATE;
+		e->from = state_index(json_object_get(rec, "from"), state_name_i, FLOOR_STATE_COUNT);
+		e->to = state_index(json_object_get(rec, "to"), state_name_i, FLOOR_STATE_COUNT);
+		if (e->to < 0)
+			return FLOOR_E_BAD_ARG;
+		/* The turn's limit exactly: its end less its start (limit_s is rounded). */
+		int64_t ends = rec_int(rec, "ends_at");
+		e->limit_ms = ends ? ends - e->at_ms : 0;
+	} else {
+		return FLOOR_E_BAD_ARG;
+	}
+	return FLOOR_OK;
+}
+
+static int written_record_event(json_t *rec, struct floor_event *e)
+{
+	e->kind = FLOOR_EV_WRITTEN;
+	e->request = (uint32_t)rec_int(rec, "written");
+	e->from = state_index(json_object_get(rec, "from"), wstate_name_i, FLOOR_W_STATE_COUNT);
+	e->to = state_index(json_object_get(rec, "to"), wstate_name_i, FLOOR_W_STATE_COUNT);
+	e->text = json_string_value(json_object_get(rec, "text"));
+	return e->to < 0 ? FLOOR_E_BAD_ARG : FLOOR_OK;
+}
+
+int floor_msg_replay(floor_ctl *f, json_t *rec)
+{
+	const char *kind = json_string_value(json_object_get(rec, "kind"));
+	if (!kind)
+		return 0;
+	json_t *at = json_object_get(rec, "at");
+	int64_t t = json_is_integer(at) ? (int64_t)json_integer_value(at) : rec_int(rec, "t");
+	if (strcmp(kind, "join") == 0 || strcmp(kind, "leave") == 0 ||
+	    strcmp(kind, "presence") == 0)
+		return replay_roster(f, rec, kind, t);
+	bool written = strcmp(kind, "written") == 0;
+	if (!written && strcmp(kind, "floor") != 0)
+		return 0;
+	struct floor_event e;
+	memset(&e, 0, sizeof e);
+	e.at_ms = t;
+	e.from = e.to = -1;
+	json_t *who = json_object_get(rec, "who");
+	if (who && !who_of(who, &e.pid, &e.who))
+		return FLOOR_E_BAD_ARG;
+	const char *topic = json_string_value(json_object_get(rec, "topic"));
+	if (topic && !rs_utf8_valid(topic, strlen(topic)))
+		return FLOOR_E_BAD_ARG;
+	rs_strlcpy(e.topic, topic ? topic : "", sizeof e.topic);
+	const char *event = json_string_value(json_object_get(rec, "event"));
+	if (!event)
+		return FLOOR_E_BAD_ARG;
+	int rc = written ? written_record_event(rec, &e) : floor_record_event(rec, event, &e);
+	if (rc == FLOOR_OK)
+		rc = floor_apply(f, &e);
+	return rc == FLOOR_OK ? 1 : rc;
+}
+
 /* ---- room policy -------------------------------------------------------- */
 
 /* Reads one integer key of the floor policy within [min, max]; -1 on a bad value. */

@@ -82,6 +82,17 @@ json_t *floor_msg_stats(const floor_ctl *f, int64_t now_ms);
 json_t *floor_msg_written_queue(const floor_ctl *f, int64_t now_ms);
 
 /*
+ * Restore after a restart: applies one record of the room's session journal
+ * (as the hub wrote it: a floor.event, floor.timer or written.event without
+ * its "type" and with "kind" "floor" or "written"; the room's "join",
+ * "leave" and "presence" records) to f, a floor created with the room's
+ * policy and fed every record in order. Returns 1 when applied, 0 when the
+ * record is not the floor's (captions, the session header), or a negative
+ * floor_err when it is malformed or does not fit (it is skipped).
+ */
+RS_MUST_CHECK int floor_msg_replay(floor_ctl *f, json_t *rec);
+
+/*
  * Reads the "floor" object of a room's policy (absent: the defaults) into
  * out. Strict: an unknown key, a wrong type or a value out of range fails.
  * Returns 0, or -1 with a message naming the key in err.

@@ -1,10 +1,13 @@
+/*
+ * hub: rooms, connections, the router and the timers. It names no feature:
+ * requests go to the feature whose prefix owns the type, and every room and
+ * member event walks hub_features[] (hub_internal.h says how one plugs in).
+ */
 #include "hub_internal.h"
-#include "floor_msg.h"
 #include "metrics.h"
 
-#include <openssl/rand.h>
-
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,16 @@
 /* A client with this many refused messages within FLOOD_WINDOW_MS is cut off. */
 #define FLOOD_CLOSE_AFTER 200
 #define FLOOD_WINDOW_MS 10000
+#define ROSTER_TICK_MS 150    /* roster changes wait at most this long to share one delta */
+#define PAGE_MAX 500          /* members per roster.page */
+
+/* Walks the hub's features in table order (or reverse), f naming each. */
+#define FOR_FEATURES(f) \
+	for (size_t f##_i = 0; f##_i < h->n_features; f##_i++) \
+		for (const struct hub_feature *f = h->features[f##_i]; f; f = NULL)
+#define FOR_FEATURES_REVERSE(f) \
+	for (size_t f##_i = h->n_features; f##_i-- > 0;) \
+		for (const struct hub_feature *f = h->features[f##_i]; f; f = NULL)
 
 typedef int (*route_fn)(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep);
 
@@ -103,46 +116,63 @@ int hub_record(hub *h, struct hroom *hr, json_t *rec, recorder_ack_fn fn, void *
 static void room_record_cb(void *ctx, room *r, json_t *rec)
 {
 	hub *h = ctx;
+	if (hub_resume_quiet(h))
+		return; /* members restored after a restart are in the journal already */
 	struct hroom *hr = hub_hroom(h, room_id(r));
 	if (hr && hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
 		rs_log(RS_LOG_WARN, "room %s: a %s record was not journaled", room_id(r),
 		       json_string_value(json_object_get(rec, "kind")));
 }
 
-/* Reads the caption language of a room policy ("captions": {"lang": "en"}). */
-static const char *policy_lang(json_t *policy)
+static bool room_pinned_cb(void *ctx, room *r, uint32_t pid)
 {
-	const char *lang = json_string_value(json_object_get(json_object_get(policy, "captions"),
-							     "lang"));
-	return lang ? lang : "en";
+	hub *h = ctx;
+	struct hroom *hr = hub_hroom(h, room_id(r));
+	bool pinned = false;
+	FOR_FEATURES(f)
+		pinned = pinned || (hr && f->pinned && f->pinned(h, hr, pid));
+	return pinned;
+}
+
+static size_t room_pinned_list_cb(void *ctx, room *r, uint32_t *pids, size_t max)
+{
+	hub *h = ctx;
+	struct hroom *hr = hub_hroom(h, room_id(r));
+	size_t n = 0;
+	FOR_FEATURES(f)
+		if (hr && f->pinned_list && n < max)
+			n += f->pinned_list(h, hr, pids + n, max - n);
+	return n;
 }
 
 static struct hroom *add_room(hub *h, const char *id, const char *title, bool open, json_t *policy)
 {
-	struct room_listener l = { .send = room_send_cb, .record = room_record_cb, .ctx = h };
+	struct room_listener l = { .send = room_send_cb, .record = room_record_cb,
+				   .pinned = room_pinned_cb, .pinned_list = room_pinned_list_cb,
+				   .ctx = h };
+	const struct config_limits *cl = &h->cfg->limits;
+	struct room_limits lim = { .max_members = cl->max_room_members,
+				   .roster_full = cl->roster_full, .tick_ms = ROSTER_TICK_MS };
 	struct hroom *hr = rs_calloc(1, sizeof *hr);
 	hr->hub = h;
-	hr->room = room_create(id, title, open, policy, h->cfg->limits.max_room_members, &l);
-	struct floor_policy fp;
-	char err[256];
-	if (floor_msg_policy(policy, &fp, err, sizeof err) != 0)
-		floor_policy_default(&fp); /* config_parse validated configured rooms */
-	hr->floor = floor_create(&fp);
-	int cerr;
-	hr->cap = caption_room_create(policy_lang(policy), NULL, &cerr);
-	if (!hr->cap)
-		hr->cap = caption_room_create("en", NULL, &cerr);
-	assert(hr->cap);
-	hr->cap_due = CAPTION_NO_DEADLINE;
-	uint8_t r[10]; /* RFC 3550 section 5.1: random SSRC, first sequence number and timestamp */
-	RAND_bytes(r, sizeof r);
-	rtp_rewriter_init(&hr->rw, (uint32_t)r[0] << 24 | r[1] << 16 | r[2] << 8 | r[3],
-			  (uint16_t)(r[4] << 8 | r[5]),
-			  (uint32_t)r[6] << 24 | r[7] << 16 | r[8] << 8 | r[9], 48000);
-	hub_mix_room_init(hr, policy);
+	hr->room = room_create(id, title, open, policy, &lim, &l);
+	th_item_init(&hr->timer);
+	FOR_FEATURES(f)
+		if (f->room_created)
+			f->room_created(h, hr, policy);
 	h->rooms = rs_realloc(h->rooms, (h->n_rooms + 1) * sizeof *h->rooms);
 	h->rooms[h->n_rooms++] = hr;
 	return hr;
+}
+
+static void free_room(hub *h, struct hroom *hr)
+{
+	FOR_FEATURES_REVERSE(f)
+		if (f->room_destroyed)
+			f->room_destroyed(h, hr);
+	th_set(&h->timers, &hr->timer, TH_NONE);
+	room_destroy(hr->room);
+	free(hr);
 }
 
 struct hroom *hub_hroom(const hub *h, const char *id)
@@ -158,6 +188,8 @@ struct hroom *hub_hroom_ensure(hub *h, const char *id)
 	struct hroom *hr = hub_hroom(h, id);
 	if (!hr && h->n_rooms < (size_t)h->cfg->limits.max_rooms)
 		hr = add_room(h, id, id, false, NULL);
+	if (hr) /* the caller is about to change it (a caption push): recheck its timers */
+		hub_room_dirty(h, hr);
 	return hr;
 }
 
@@ -176,19 +208,15 @@ hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct
 	h->io = *io;
 	h->rec = rec;
 	h->next_pid = 1;
-	hub_media_init(h);
-	h->cert = srtpx_init() == SRTPX_OK ? dtls_cert_generate() : NULL;
-	h->dtls = h->cert ? dtls_ctx_create(h->cert, NULL) : NULL;
-	if (!h->dtls)
-		rs_log(RS_LOG_ERR, "DTLS is unavailable: participants cannot join audio");
+	for (size_t i = 0; i < hub_n_features; i++)
+		h->features[h->n_features++] = hub_features[i];
+	FOR_FEATURES(f)
+		if (f->init)
+			f->init(h);
 	for (size_t i = 0; i < cfg->n_rooms; i++) {
 		const struct config_room *cr = &cfg->rooms[i];
 		add_room(h, cr->id, cr->title, cr->open, cr->policy);
 	}
-	const char *names[1024];
-	size_t n;
-	recorder_rooms(rec, &n, names, RS_ARRAY_LEN(names));
-	hub_caption_recover(rec, names, n);
 	return h;
 }
 
@@ -197,16 +225,15 @@ void hub_destroy(hub *h)
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->n_rooms; i++) {
-		hub_mix_room_free(h, h->rooms[i]);
-		room_destroy(h->rooms[i]->room);
-		floor_destroy(h->rooms[i]->floor);
-		caption_room_destroy(h->rooms[i]->cap);
-		free(h->rooms[i]);
+		hub_caption_close(h, h->rooms[i], rs_wall_ms());
+		free_room(h, h->rooms[i]);
 	}
 	free(h->rooms);
-	hub_media_free(h);
-	dtls_ctx_free(h->dtls);
-	dtls_cert_free(h->cert);
+	FOR_FEATURES_REVERSE(f)
+		if (f->fini)
+			f->fini(h);
+	th_free(&h->timers);
+	free(h->dirty);
 	free(h);
 }
 
@@ -248,6 +275,7 @@ static void drop_pending(hub *h, hub_conn *c)
 	}
 }
 
+/* c leaves its room: the features drop their part, the roster its member. */
 static void leave_room(hub *h, hub_conn *c, int64_t now)
 {
 	if (!c->hr)
@@ -255,26 +283,94 @@ static void leave_room(hub *h, hub_conn *c, int64_t now)
 	struct hroom *hr = c->hr;
 	struct room_member *m = c->member;
 	drop_pending(h, c);
-	hub_media_drop(h, c);
-	hub_caption_left(h, hr, m, now);
+	FOR_FEATURES_REVERSE(f)
+		if (f->leaving)
+			f->leaving(h, c, now);
 	uint32_t pid = m->pid;
 	room_leave(hr->room, m, now);
 	c->hr = NULL;
 	c->member = NULL;
-	hub_floor_left(h, hr, pid, now);
+	FOR_FEATURES(f)
+		if (f->left)
+			f->left(h, hr, pid, now);
 	if (room_count(hr->room) == 0)
-		hub_mix_room_empty(h, hr, now);
+		FOR_FEATURES(f)
+			if (f->room_empty)
+				f->room_empty(h, hr, now);
+	hub_room_dirty(h, hr);
+}
+
+/*
+ * The connection is gone. A feature may keep its member in the room as
+ * "reconnecting" (resumption): then the member outlives c, with no
+ * connection, until the feature resumes or expires it.
+ */
+static bool keep_member(hub *h, hub_conn *c, int64_t now)
+{
+	if (!c->hr)
+		return false;
+	bool keep = false;
+	FOR_FEATURES(f)
+		if (f->keep && f->keep(h, c, now) == HUB_KEEP_RECONNECTING)
+			keep = true;
+	if (!keep)
+		return false;
+	hub_member_detach(h, c, now);
+	return true;
+}
+
+void hub_member_detach(hub *h, hub_conn *c, int64_t now)
+{
+	struct hroom *hr = c->hr;
+	struct room_member *m = c->member;
+	drop_pending(h, c);
+	FOR_FEATURES_REVERSE(f)
+		if (f->detached)
+			f->detached(h, hr, m, c, now);
+	room_detach(hr->room, m, now);
+	c->hr = NULL;
+	c->member = NULL;
+	hub_room_dirty(h, hr);
 }
 
 void hub_conn_closed(hub *h, hub_conn *c, int64_t now)
 {
 	if (!c)
 		return;
-	leave_room(h, c, now);
+	if (!keep_member(h, c, now))
+		leave_room(h, c, now);
 	drop_pending(h, c);
 	assert(h->n_conns > 0);
 	h->n_conns--;
 	free(c);
+}
+
+void hub_member_expire(hub *h, struct hroom *hr, struct room_member *m, int64_t now)
+{
+	assert(!m->conn);
+	/* A stand-in connection carries the member through the usual leaving hooks. */
+	hub_conn tmp = { .hr = hr, .member = m };
+	leave_room(h, &tmp, now);
+}
+
+void hub_member_resume(hub *h, hub_conn *c, struct hroom *hr, struct room_member *m, int64_t now)
+{
+	assert(!c->hr && !m->conn);
+	c->hr = hr;
+	c->member = m;
+	room_attach(hr->room, m, c, now);
+	FOR_FEATURES(f)
+		if (f->resumed)
+			f->resumed(h, c, now);
+	hub_room_dirty(h, hr);
+}
+
+void hub_member_touch(hub *h, struct hroom *hr, uint32_t pid, int64_t now)
+{
+	struct room_member *m = room_find(hr->room, pid);
+	if (m)
+		room_touch(hr->room, m, now);
+	hub_room_dirty(h, hr);
 }
 
 size_t hub_conn_count(const hub *h)
@@ -416,10 +512,20 @@ static struct hroom *join_room(hub *h, const char *name, bool has_token, struct 
 	return add_room(h, name, name, false, NULL);
 }
 
+/* After the join result went out: what features send a joiner next (the caption backlog). */
+static void after_join(hub *h, hub_conn *c, int64_t now)
+{
+	FOR_FEATURES(f)
+		if (f->after_join && c->hr)
+			f->after_join(h, c, now);
+}
+
 static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
 {
 	if (c->hr)
 		return fail(rep, "already_joined", "leave room '%s' first", room_id(c->hr->room));
+	if (json_object_get(req, "resume")) /* the same member again (hub_resume.c) */
+		return hub_resume_join(h, c, req, now, rep);
 	const char *name = json_string_value(json_object_get(req, "room"));
 	if (!name || !token_room_id_valid(name))
 		return bad_field(rep, "room", "must be a room id");
@@ -440,10 +546,10 @@ static int h_join(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *r
 	rs_strlcpy(c->token_id, json_object_get(req, "token") ? who.jti : "", sizeof c->token_id);
 	rep->data = room_snapshot(hr->room);
 	json_object_set_new(rep->data, "you", room_member_json(c->member));
-	hub_floor_joined(h, c, now, rep->data);
-	hub_caption_joined(h, c, now, rep->data);
-	json_object_set_new(rep->data, "recording", hub_mix_snapshot(hr));
-	rep->after = hub_caption_after_join;
+	FOR_FEATURES(f)
+		if (f->joined)
+			f->joined(h, c, now, rep->data);
+	rep->after = after_join;
 	return 0;
 }
 
@@ -461,8 +567,26 @@ static int h_presence(hub *h, hub_conn *c, json_t *req, int64_t now, struct repl
 	const char *bad = attrs_from_json(&a, json_object_get(req, "attrs"));
 	if (bad)
 		return bad_field(rep, bad, "is not a valid attribute");
-	room_set_attrs(c->hr->room, c->member, &a);
-	hub_floor_updated(h, c, now);
+	room_set_attrs(c->hr->room, c->member, &a, now);
+	FOR_FEATURES(f)
+		if (f->updated)
+			f->updated(h, c, now);
+	return 0;
+}
+
+/* A page of a room's roster, in join order: how a large room's full list is read. */
+static int h_roster_page(hub *h, hub_conn *c, json_t *req, int64_t now, struct reply *rep)
+{
+	(void)h;
+	(void)now;
+	json_t *off = json_object_get(req, "offset"), *lim = json_object_get(req, "limit");
+	if (off && (!json_is_integer(off) || json_integer_value(off) < 0))
+		return bad_field(rep, "offset", "must be an integer >= 0");
+	if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+		    json_integer_value(lim) > PAGE_MAX))
+		return bad_field(rep, "limit", "must be an integer from 1 to 500");
+	rep->data = room_page(c->hr->room, off ? (size_t)json_integer_value(off) : 0,
+			      lim ? (size_t)json_integer_value(lim) : 100);
 	return 0;
 }
 
@@ -472,6 +596,7 @@ static const struct route routes[] = {
 	{ "join", false, h_join },
 	{ "leave", true, h_leave },
 	{ "presence", true, h_presence },
+	{ "roster.page", true, h_roster_page },
 };
 
 /* ---- the router ------------------------------------------------------------- */
@@ -500,24 +625,31 @@ static const struct route *find_route(const char *type)
 	return NULL;
 }
 
-/* Sends a message to the room's feature that owns its type prefix, or to the table. */
+/* The feature that answers requests of this type, or NULL. */
+static const struct hub_feature *feature_for(const hub *h, const char *type)
+{
+	FOR_FEATURES(f) {
+		if (!f->request)
+			continue;
+		if ((f->prefix && strncmp(type, f->prefix, strlen(f->prefix)) == 0) ||
+		    (f->owns && f->owns(type)))
+			return f;
+	}
+	return NULL;
+}
+
+/* Sends a request to the hub's own table or to the feature that owns its type. */
 static int route_request(hub *h, hub_conn *c, json_t *msg, const char *type, int64_t now,
 			 struct reply *rep)
 {
-	bool floor = floor_msg_owns(type);
-	bool caption = strncmp(type, "caption.", 8) == 0;
-	bool audio = strncmp(type, "audio.", 6) == 0;
 	const struct route *rt = find_route(type);
-	if (!rt && !floor && !caption && !audio)
+	const struct hub_feature *f = rt ? NULL : feature_for(h, type);
+	if (!rt && !f)
 		return fail(rep, "unknown_type", "unknown message type '%.64s'", type);
 	if ((!rt || rt->needs_room) && !c->hr)
 		return fail(rep, "not_joined", "join a room first");
-	if (floor)
-		return hub_floor_request(h, c, msg, type, now, rep);
-	if (caption)
-		return hub_caption_request(h, c, msg, type, now, rep);
-	if (audio)
-		return hub_media_request(h, c, msg, type, now, rep);
+	if (f)
+		return f->request(h, c, msg, type, now, rep);
 	return rt->fn(h, c, msg, now, rep);
 }
 
@@ -560,6 +692,8 @@ void hub_conn_input(hub *h, hub_conn *c, const char *text, size_t len, int64_t n
 		hub_send_reply(h, c, id, &rep);
 	if (rep.after && !rep.code)
 		rep.after(h, c, now);
+	if (c->hr) /* a request may have moved the room's timers (a leave marked its own) */
+		hub_room_dirty(h, c->hr);
 	json_decref(msg);
 }
 
@@ -579,35 +713,81 @@ const char *hub_conn_token_id(const hub_conn *c)
 
 /* ---- timers ----------------------------------------------------------------- */
 
-int64_t hub_next_deadline(const hub *h)
+int hub_add_feature(hub *h, const struct hub_feature *f)
 {
-	int64_t due = hub_media_deadline(h);
-	for (size_t i = 0; i < h->n_rooms; i++) {
-		struct hroom *hr = h->rooms[i];
-		int64_t f = floor_next_deadline(hr->floor);
-		if (f < due)
-			due = f;
-		if (hr->cap_due < due)
-			due = hr->cap_due;
-		int64_t m = hub_mix_deadline(hr);
-		if (m < due)
-			due = m;
+	if (h->n_features == HUB_FEATURE_MAX)
+		return -1;
+	h->features[h->n_features] = f;
+	if (f->init)
+		f->init(h);
+	for (size_t i = 0; i < h->n_rooms; i++)
+		if (f->room_created)
+			f->room_created(h, h->rooms[i], room_policy(h->rooms[i]->room));
+	return (int)h->n_features++;
+}
+
+void hub_room_dirty(hub *h, struct hroom *hr)
+{
+	if (hr->dirty)
+		return;
+	hr->dirty = true;
+	if (h->n_dirty == h->cap_dirty) {
+		h->cap_dirty = h->cap_dirty ? h->cap_dirty * 2 : 16;
+		h->dirty = rs_realloc(h->dirty, h->cap_dirty * sizeof *h->dirty);
+	}
+	h->dirty[h->n_dirty++] = hr;
+}
+
+/* The earliest of the room's own (roster delta) and its features' deadlines. */
+static int64_t room_due(const struct hroom *hr)
+{
+	const hub *h = hr->hub;
+	int64_t due = room_deadline(hr->room);
+	FOR_FEATURES(f) {
+		int64_t d = f->room_deadline ? f->room_deadline(hr) : INT64_MAX;
+		if (d < due)
+			due = d;
 	}
 	return due;
 }
 
+int64_t hub_next_deadline(hub *h)
+{
+	for (size_t i = 0; i < h->n_dirty; i++) {
+		struct hroom *hr = h->dirty[i];
+		hr->dirty = false;
+		th_set(&h->timers, &hr->timer, room_due(hr));
+	}
+	h->n_dirty = 0;
+	int64_t due = th_next(&h->timers);
+	FOR_FEATURES(f) {
+		int64_t d = f->deadline ? f->deadline(h) : INT64_MAX;
+		if (d < due)
+			due = d;
+	}
+	return due;
+}
+
+static void tick_room(hub *h, struct hroom *hr, int64_t now)
+{
+	FOR_FEATURES(f)
+		if (f->room_tick && f->room_deadline && f->room_deadline(hr) <= now)
+			f->room_tick(h, hr, now);
+	room_tick(hr->room, now); /* last: the delta carries what the features changed */
+}
+
 void hub_tick(hub *h, int64_t now)
 {
-	if (hub_media_deadline(h) <= now)
-		hub_media_tick(h, now);
-	for (size_t i = 0; i < h->n_rooms; i++) {
-		struct hroom *hr = h->rooms[i];
-		if (floor_next_deadline(hr->floor) <= now)
-			hub_floor_tick(h, hr, now);
-		if (hr->cap_due <= now)
-			hub_caption_tick(h, hr, now);
-		if (hub_mix_deadline(hr) <= now)
-			hub_mix_tick(h, hr, now);
+	FOR_FEATURES(f)
+		if (f->tick && f->deadline && f->deadline(h) <= now)
+			f->tick(h, now);
+	/* Each room due is ticked once and recomputed; the rest of the heap is not looked at. */
+	th_item *top;
+	while ((top = th_top(&h->timers)) && top->due <= now) {
+		struct hroom *hr = (struct hroom *)((char *)top - offsetof(struct hroom, timer));
+		th_set(&h->timers, top, TH_NONE);
+		tick_room(h, hr, now);
+		hub_room_dirty(h, hr);
 	}
 }
 
@@ -628,13 +808,9 @@ json_t *hub_health(const hub *h, int64_t now)
 			      "rooms", (json_int_t)h->n_rooms, "connections",
 			      (json_int_t)h->n_conns, "participants", (json_int_t)member_total(h));
 	recorder_health(h->rec, o);
-	size_t mixing, recording;
-	hub_mix_count(h, &mixing, &recording);
-	json_object_set_new(o, "audio", json_pack("{s:i, s:i, s:I, s:I, s:I}", "udp_port",
-						  h->media_port, "tcp_port", h->media_tcp_port,
-						  "connections", (json_int_t)hub_media_count(h), "mixing",
-						  (json_int_t)mixing, "recording",
-						  (json_int_t)recording));
+	FOR_FEATURES(f)
+		if (f->health)
+			f->health(h, o);
 	return o;
 }
 
@@ -643,10 +819,9 @@ void hub_update_gauges(const hub *h)
 	metrics_set("rostrum_connections", (double)h->n_conns);
 	metrics_set("rostrum_rooms", (double)h->n_rooms);
 	metrics_set("rostrum_participants", (double)member_total(h));
-	size_t mixing, recording;
-	hub_mix_count(h, &mixing, &recording);
-	metrics_set("rostrum_rooms_mixing", (double)mixing);
-	metrics_set("rostrum_recordings_active", (double)recording);
+	FOR_FEATURES(f)
+		if (f->gauges)
+			f->gauges(h);
 	json_t *tmp = json_object();
 	recorder_health(h->rec, tmp);
 	json_decref(tmp);

@@ -56,6 +56,12 @@ struct hub_io {
 hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct hub_io *io,
 		recorder *rec);
 void hub_destroy(hub *h);
+/*
+ * After a restart: rebuilds each journaled room (floor, caption numbering and
+ * ring) and puts back the members who were present, each waiting for its
+ * resume secret for the grace period from now. Call once, before serving.
+ */
+void hub_restore(hub *h, int64_t now);
 
 /*
  * A new WebSocket connection. Returns its hub_conn, or NULL when the server is
@@ -98,9 +104,13 @@ void hub_media_tcp_port(hub *h, int port);
 void hub_media_input(hub *h, int64_t now, uint8_t *buf, size_t len, const struct sockaddr *from,
 		     socklen_t from_len);
 
-/* When the hub next needs hub_tick() (INT64_MAX: no timer; idle rooms arm none). */
-int64_t hub_next_deadline(const hub *h);
-/* Runs the floor and caption timers that are due. */
+/*
+ * When the hub next needs hub_tick() (INT64_MAX: no timer; idle rooms arm
+ * none). Call it once before the loop sleeps: it recomputes the deadlines of
+ * the rooms touched since (a heap of rooms; nobody else is looked at).
+ */
+int64_t hub_next_deadline(hub *h);
+/* Runs the timers that are due: roster deltas, the features' room and hub-wide timers. */
 void hub_tick(hub *h, int64_t now);
 
 /* A request on a caption URL (/caption/ROOM[/seq]?token=...), as the api layer read it. */

@@ -40,6 +40,23 @@ static json_t *journal_record_for(const caption *c)
 }
 
 /*
+ * Journals a new block of caption seqs before any caption numbered in it goes
+ * out, so numbering continues past it after a restart (caption.h).
+ */
+static void reserve_seqs(hub *h, struct hroom *hr, int64_t now)
+{
+	uint64_t upto;
+	if (!caption_room_seq_reservation(hr->cap, &upto))
+		return;
+	json_t *rec = json_pack("{s:s, s:I, s:I}", "kind", "caption_seq", "t", (json_int_t)now,
+				"upto", (json_int_t)upto);
+	if (hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
+		rs_log(RS_LOG_WARN, "room %s: a caption seq reservation was not journaled",
+		       room_id(hr->room));
+	json_decref(rec);
+}
+
+/*
  * Runs the room's caption timers, sends every event to the room and journals
  * what must be kept. When fn is given it is attached to the last record
  * journaled. Returns 1 when fn was attached, 0 when nothing needed the disk,
@@ -48,6 +65,7 @@ static json_t *journal_record_for(const caption *c)
 static int drain(hub *h, struct hroom *hr, int64_t now, recorder_ack_fn fn, void *ctx)
 {
 	hr->cap_due = caption_room_tick(hr->cap, now);
+	reserve_seqs(h, hr, now);
 	caption *c;
 	json_t *last = NULL;
 	int rc = RECORDER_OK;
@@ -137,6 +155,21 @@ static void send_backlog(hub *h, hub_conn *c, int64_t now)
 		hub_send(h, c, caption_msg(list[i]));
 }
 
+/*
+ * A viewer back after a drop or a restart names the last seq it saw: it gets
+ * what the late-joiner ring holds after that one (the finals of the last
+ * minutes, rebuilt from the journal after a restart), then the open
+ * partials newer than it.
+ */
+void hub_caption_backlog_since(hub *h, hub_conn *c, int64_t now, uint64_t after)
+{
+	caption *list[BACKLOG_MAX];
+	size_t n = caption_room_backlog(c->hr->cap, now, list, BACKLOG_MAX);
+	for (size_t i = 0; i < n && i < BACKLOG_MAX; i++)
+		if (caption_view(list[i])->seq > after)
+			hub_send(h, c, caption_msg(list[i]));
+}
+
 void hub_caption_joined(hub *h, hub_conn *c, int64_t now, json_t *snapshot)
 {
 	(void)h;
@@ -220,39 +253,27 @@ void hub_caption_http(hub *h, const struct hub_caption_http *req, int64_t now,
 		*deferred = rc == 1;
 }
 
-/* ---- after a crash ------------------------------------------------------------ */
+/* ---- shutdown and after a crash ---------------------------------------------- */
 
-/* True when a later final of the same captioner follows records[i] (an open line). */
-static bool superseded(json_t *records, size_t i)
+void hub_caption_close(hub *h, struct hroom *hr, int64_t now)
 {
-	const char *who = json_string_value(json_object_get(json_array_get(records, i),
-							    "captioner_id"));
-	for (size_t k = i + 1; k < json_array_size(records); k++) {
-		json_t *r = json_array_get(records, k);
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		const char *id = json_string_value(json_object_get(r, "captioner_id"));
-		if (kind && id && who && strcmp(id, who) == 0 &&
-		    (strcmp(kind, "caption") == 0 || strcmp(kind, "caption_open") == 0))
-			return true;
-	}
-	return false;
+	caption_room_finish_all(hr->cap, now);
+	if (drain(h, hr, now, NULL, NULL) < 0)
+		rs_log(RS_LOG_WARN, "room %s: an open caption line was not journaled at shutdown",
+		       room_id(hr->room));
 }
 
 /*
  * Captioning software was told its open line was saved; if the server died
  * before the line was completed, the line is completed now, as a final, so
- * every export holds it.
+ * every export holds it. The recorder's index names the open lines.
  */
-static void recover_room(recorder *rec, const char *room, json_t *records)
+static void recover_room(recorder *rec, const char *room)
 {
-	size_t n = json_array_size(records);
-	for (size_t i = 0; i < n; i++) {
-		json_t *r = json_array_get(records, i);
-		const char *kind = json_string_value(json_object_get(r, "kind"));
-		const char *text = json_string_value(json_object_get(r, "text"));
-		if (!kind || strcmp(kind, "caption_open") != 0 || !text || !text[0] ||
-		    superseded(records, i))
-			continue;
+	json_t *open = recorder_open_lines(rec, room);
+	size_t i;
+	json_t *r;
+	json_array_foreach(open, i, r) {
 		json_t *fin = json_deep_copy(r);
 		json_object_set_new(fin, "kind", json_string("caption"));
 		json_object_set_new(fin, "speaker", json_null());
@@ -261,13 +282,11 @@ static void recover_room(recorder *rec, const char *room, json_t *records)
 			rs_log(RS_LOG_WARN, "room %s: a recovered caption line was not journaled", room);
 		json_decref(fin);
 	}
+	json_decref(open);
 }
 
 void hub_caption_recover(recorder *rec, const char *const *rooms, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		json_t *records = recorder_records(rec, rooms[i]);
-		if (records)
-			recover_room(rec, rooms[i], records);
-	}
+	for (size_t i = 0; i < n; i++)
+		recover_room(rec, rooms[i]);
 }

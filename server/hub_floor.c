@@ -35,6 +35,21 @@ static void journal_item(hub *h, struct hroom *hr, json_t *msg, int64_t now)
 	json_decref(rec);
 }
 
+/* Messages that carry a whole state replace an unsent older one (msg.h). */
+static uint32_t replace_key(json_t *msg)
+{
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	if (!type)
+		return RS_KEY_NONE;
+	if (strcmp(type, "floor.queue") == 0)
+		return RS_KEY_FLOOR_QUEUE;
+	if (strcmp(type, "written.queue") == 0)
+		return RS_KEY_WRITTEN_QUEUE;
+	if (strcmp(type, "floor.stats") == 0)
+		return RS_KEY_FLOOR_STATS;
+	return RS_KEY_NONE;
+}
+
 static void deliver(hub *h, struct hroom *hr, json_t *outbox, int64_t now)
 {
 	size_t i;
@@ -48,6 +63,7 @@ static void deliver(hub *h, struct hroom *hr, json_t *outbox, int64_t now)
 			continue;
 		}
 		rs_msg *m = rs_msg_from_json(msg);
+		rs_msg_set_key(m, replace_key(msg));
 		if (dest && strcmp(dest, "all") == 0)
 			room_broadcast(hr->room, m, ROOM_TO_ALL, NULL);
 		else if (dest && strcmp(dest, "moderators") == 0)
@@ -121,3 +137,83 @@ void hub_floor_tick(hub *h, struct hroom *hr, int64_t now)
 	deliver(h, hr, out, now);
 	json_decref(out);
 }
+
+/* ---- the feature's entry ------------------------------------------------------ */
+
+static void floor_room_created(hub *h, struct hroom *hr, json_t *policy)
+{
+	(void)h;
+	struct floor_policy fp;
+	char err[256];
+	if (floor_msg_policy(policy, &fp, err, sizeof err) != 0)
+		floor_policy_default(&fp); /* config_parse validated configured rooms */
+	hr->floor = floor_create(&fp);
+}
+
+static void floor_room_destroyed(hub *h, struct hroom *hr)
+{
+	(void)h;
+	floor_destroy(hr->floor);
+	hr->floor = NULL;
+}
+
+static void floor_joined_hook(hub *h, hub_conn *c, int64_t now, json_t *snapshot)
+{
+	hub_floor_joined(h, c, now, snapshot);
+}
+
+static void floor_left_hook(hub *h, struct hroom *hr, uint32_t pid, int64_t now)
+{
+	hub_floor_left(h, hr, pid, now);
+}
+
+/* Speakers and the queue stay named in a large room's roster. */
+static bool floor_pinned(hub *h, struct hroom *hr, uint32_t pid)
+{
+	(void)h;
+	struct floor_req_view v;
+	return hr->floor && floor_find_live(hr->floor, pid, &v);
+}
+
+static size_t floor_pinned_list(hub *h, struct hroom *hr, uint32_t *pids, size_t max)
+{
+	(void)h;
+	static const enum floor_state live[] = { FLOOR_GRANTED, FLOOR_ACCEPTED, FLOOR_PENDING,
+						 FLOOR_HELD };
+	size_t n = 0;
+	struct floor_req_view v;
+	for (size_t s = 0; s < RS_ARRAY_LEN(live); s++)
+		for (size_t i = 0; n < max && floor_at(hr->floor, live[s], i, &v); i++)
+			pids[n++] = v.pid;
+	return n;
+}
+
+static int floor_request_hook(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,
+			      struct reply *rep)
+{
+	int rc = hub_floor_request(h, c, req, type, now, rep);
+	/* Entering or leaving the queue changes whether a large room lists the member. */
+	if (c->member && room_partial(c->hr->room))
+		hub_member_touch(h, c->hr, c->member->pid, now);
+	return rc;
+}
+
+static int64_t floor_room_deadline(const struct hroom *hr)
+{
+	return floor_next_deadline(hr->floor);
+}
+
+const struct hub_feature hub_floor_feature = {
+	.name = "floor",
+	.owns = floor_msg_owns,
+	.request = floor_request_hook,
+	.room_created = floor_room_created,
+	.room_destroyed = floor_room_destroyed,
+	.joined = floor_joined_hook,
+	.updated = hub_floor_updated,
+	.left = floor_left_hook,
+	.pinned = floor_pinned,
+	.pinned_list = floor_pinned_list,
+	.room_deadline = floor_room_deadline,
+	.room_tick = hub_floor_tick,
+};

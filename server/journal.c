@@ -162,6 +162,30 @@ int journal_scan(const uint8_t *buf, size_t len, journal_record_fn fn, void *ctx
 	return JOURNAL_OK;
 }
 
+int journal_check_header(const uint8_t hdr[JOURNAL_HEADER_LEN])
+{
+	return check_header(hdr, JOURNAL_HEADER_LEN);
+}
+
+int journal_next(const uint8_t *p, size_t avail, size_t *frame)
+{
+	*frame = 0;
+	if (avail < JOURNAL_FRAME_OVERHEAD)
+		return JOURNAL_TORN;
+	uint32_t len = get_le32(p);
+	if (len == 0 || len > JOURNAL_MAX_RECORD)
+		return JOURNAL_CORRUPT;
+	size_t n = journal_frame_len(len);
+	if (n > avail) {
+		*frame = n;
+		return JOURNAL_TORN;
+	}
+	if (get_le32(p + 4) != record_crc(p, p + JOURNAL_FRAME_OVERHEAD, len))
+		return JOURNAL_CORRUPT;
+	*frame = n;
+	return JOURNAL_OK;
+}
+
 const char *journal_strerror(int err)
 {
 	switch (err) {

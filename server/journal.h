@@ -87,6 +87,20 @@ RS_MUST_CHECK int journal_encode(const void *payload, size_t len, uint8_t *out, 
 RS_MUST_CHECK int journal_scan(const uint8_t *buf, size_t len, journal_record_fn fn, void *ctx,
 			       size_t *good_len);
 
+/*
+ * Incremental reading, for a file read in pieces (recorder_scan_journal):
+ * journal_check_header() checks the first JOURNAL_HEADER_LEN bytes
+ * (JOURNAL_OK, JOURNAL_EBADHDR or JOURNAL_EVERSION). journal_next() looks at
+ * the record starting at p with avail bytes in hand: JOURNAL_OK with *frame
+ * its whole length (payload at p + JOURNAL_FRAME_OVERHEAD, *frame -
+ * JOURNAL_FRAME_OVERHEAD bytes); JOURNAL_TORN when avail holds less than the
+ * whole record (read more; at the end of the file it is a torn tail, and
+ * *frame is then the length the record claims, so a reader knows how much to
+ * buffer); JOURNAL_CORRUPT for a zero or over-limit length or a bad checksum.
+ */
+RS_MUST_CHECK int journal_check_header(const uint8_t hdr[JOURNAL_HEADER_LEN]);
+RS_MUST_CHECK int journal_next(const uint8_t *p, size_t avail, size_t *frame);
+
 /* A short English description of a journal_err code. */
 const char *journal_strerror(int err);
 

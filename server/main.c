@@ -7,6 +7,7 @@
  * Usage errors exit with status 2 and say what is wrong.
  */
 #include "config.h"
+#include "exporter.h"
 #include "net.h"
 #include "recorder.h"
 #include "revoke.h"
@@ -14,11 +15,13 @@
 #include "token.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char usage_text[] =
 	"usage: rostrum [--listen HOST:PORT] [--data DIR] [--config FILE]\n"
@@ -286,7 +289,17 @@ static int cmd_token(int argc, char **argv)
 	return rc;
 }
 
-/* Prints a room's transcript from its journal; works while a server is running. */
+static int stdout_sink(void *ctx, const char *bytes, size_t len)
+{
+	(void)ctx;
+	return fwrite(bytes, 1, len, stdout) == len ? 0 : -1;
+}
+
+/*
+ * Prints a room's transcript from its journal, streaming, with the renderer
+ * the server's exports use (open caption lines completed as recovery would);
+ * works while a server is running.
+ */
 static int transcript_print(const char *dir, const char *room, const char *format, const char *lang)
 {
 	enum transcript_format fmt;
@@ -294,25 +307,25 @@ static int transcript_print(const char *dir, const char *room, const char *forma
 		return usage_error("--format wants vtt, srt, txt or json, not '%s'", format);
 	if (!token_room_id_valid(room))
 		return usage_error("'%s' is not a room id", room);
-	char path[4096], err[512];
-	recorder_journal_path(dir, room, path, sizeof path);
-	json_t *records = recorder_read_journal(path, err, sizeof err);
-	if (!records) {
-		fprintf(stderr, "rostrum: %s\n", err);
-		return 1;
-	}
 	struct transcript_opts opts = { .lang = lang };
-	char *out;
-	size_t len;
-	int rc = transcript_export(records, fmt, &opts, &out, &len, NULL);
-	json_decref(records);
+	transcript *probe;
+	int rc = transcript_create(fmt, &opts, &probe);
+	transcript_destroy(probe);
 	if (rc != TRANSCRIPT_OK) {
 		fprintf(stderr, "rostrum: %s\n", transcript_strerror(rc));
 		return 2;
 	}
-	fwrite(out, 1, len, stdout);
-	free(out);
-	return 0;
+	char path[4096], err[512];
+	recorder_journal_path(dir, room, path, sizeof path);
+	if (access(path, F_OK) != 0) {
+		fprintf(stderr, "rostrum: cannot open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (exporter_render(path, 0, fmt, &opts, stdout_sink, NULL, err, sizeof err) != 0) {
+		fprintf(stderr, "rostrum: %s\n", err);
+		return 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int cmd_transcript(int argc, char **argv)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct rs_msg rs_msg;
 
@@ -25,5 +26,15 @@ void rs_msg_unref(rs_msg *m);
 /* Payload and its length; the LWS_PRE bytes before payload are writable headroom. */
 unsigned char *rs_msg_payload(rs_msg *m);
 size_t rs_msg_len(const rs_msg *m);
+/*
+ * Replaceable state: a message with a non-zero key (e.g. the whole public
+ * queue) supersedes an unsent one of the same key in a connection's send
+ * queue, in its place: a slow reader gets the latest state, not every step.
+ */
+void rs_msg_set_key(rs_msg *m, uint32_t key);
+uint32_t rs_msg_key(const rs_msg *m);
+
+/* Keys of the replaceable messages. */
+enum { RS_KEY_NONE, RS_KEY_FLOOR_QUEUE, RS_KEY_WRITTEN_QUEUE, RS_KEY_FLOOR_STATS };
 
 #endif

@@ -1,14 +1,17 @@
 #include "net.h"
 #include "api.h"
+#include "exporter.h"
 #include "hub.h"
 #include "jwriter.h"
 #include "metrics.h"
 #include "recorder.h"
+#include "sendq.h"
 #include "revoke.h"
 #include "tcplink.h"
 #include "udpbatch.h"
 #include "token.h"
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,8 +39,8 @@
 struct ws_conn {
 	struct lws *wsi;
 	hub_conn *hc;            /* owned by the hub */
-	rs_msg **queue;          /* ring of references */
-	size_t q_head, q_len;
+	struct sendq q;          /* what waits for the socket, bounded in bytes */
+	bool open;               /* established (and not yet closed) */
 	struct rs_buf rx;        /* a message being reassembled from fragments */
 	bool rx_discard;         /* the current message went over the limit */
 	int close_code;          /* non-zero: close once the queue is flushed */
@@ -54,6 +57,7 @@ struct http_tx {
 	struct api_response resp;
 	bool too_big;
 	bool waiting;            /* the answer waits for the journal */
+	export_job *job;         /* a transcript export answers this transaction */
 	bool busy;               /* this connection's one request is being answered */
 	bool dispatched;         /* ... and was handed to the API */
 	bool ignoring;           /* a request pipelined behind it: never answered (we close) */
@@ -70,6 +74,7 @@ struct net {
 	hub *hub;
 	jwriter *jw;
 	recorder *rec;
+	exporter *exp;           /* transcript exports in child processes */
 	struct lws *jwsi;        /* the writer's socket adopted into the loop */
 	lws_sorted_usec_list_t hub_sul;
 	int64_t hub_due;         /* server time the hub timer is armed for, INT64_MAX: none */
@@ -86,6 +91,7 @@ struct net {
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
 	lws_sorted_usec_list_t lag_sul;
+	lws_sorted_usec_list_t stop_sul;
 	int64_t lag_due_ms;
 	lws_sorted_usec_list_t house_sul;
 	revoke_list *revoked;    /* owned: DIR/revoked as last read */
@@ -93,6 +99,9 @@ struct net {
 	int64_t wall_base_ms, mono_base_ms;
 	bool stopping;
 	int64_t stop_deadline;
+	/* the loop: libev on epoll through lws' evlib plugin, or lws' own poll() loop */
+	struct ev_loop *loop;    /* owned; NULL: lws' default loop */
+	ev_prepare before_sleep; /* after_pass() before every wait, as redis' beforeSleep */
 };
 
 static struct net *the_net;           /* for the signal handler only */
@@ -108,15 +117,17 @@ static int64_t net_now(const struct net *n)
 
 static int io_send(void *ctx, void *transport, rs_msg *m)
 {
-	struct net *n = ctx;
+	(void)ctx;
 	struct ws_conn *c = transport;
-	size_t cap = (size_t)n->cfg->limits.send_queue;
 	if (c->close_code)
 		return 0;
-	if (c->q_len == cap)
+	int rc = sendq_push(&c->q, m);
+	if (rc == SENDQ_FULL)
 		return -1;
-	c->queue[(c->q_head + c->q_len++) % cap] = rs_msg_ref(m);
-	lws_callback_on_writable(c->wsi);
+	if (rc == SENDQ_REPLACED)
+		metrics_add("rostrum_messages_coalesced_total", 1);
+	else if (c->q.len == 1)
+		lws_callback_on_writable(c->wsi); /* the queue was empty: nobody asked yet */
 	return 0;
 }
 
@@ -131,22 +142,18 @@ static void io_close(void *ctx, void *transport, int code, const char *reason)
 	lws_callback_on_writable(c->wsi);
 }
 
-static void drop_queue(struct net *n, struct ws_conn *c)
-{
-	size_t cap = (size_t)n->cfg->limits.send_queue;
-	while (c->q_len) {
-		rs_msg_unref(c->queue[c->q_head]);
-		c->q_head = (c->q_head + 1) % cap;
-		c->q_len--;
-	}
-}
+#define WRITE_BUDGET_BYTES (256 * 1024) /* per writable callback, so one reader cannot hog the loop */
 
-/* Writes one queued frame; returns -1 to close the connection. */
+/*
+ * Writes what the socket takes now, not one frame: frames go out while lws
+ * says the pipe is not choked, up to a budget; then it asks to be called
+ * again. Returns -1 to close the connection.
+ */
 static int ws_writable(struct net *n, struct ws_conn *c)
 {
-	size_t cap = (size_t)n->cfg->limits.send_queue;
+	(void)n;
 	bool flush_first = c->close_code && c->close_code != HUB_CLOSE_SLOW;
-	if (c->close_code && (!c->q_len || !flush_first)) {
+	if (c->close_code && (!c->q.len || !flush_first)) {
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
@@ -157,21 +164,23 @@ static int ws_writable(struct net *n, struct ws_conn *c)
 		c->ping_due = false;
 		if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
 			return -1;
-		if (c->q_len)
+		if (c->q.len)
 			lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (!c->q_len)
-		return 0;
-	rs_msg *m = c->queue[c->q_head];
-	c->q_head = (c->q_head + 1) % cap;
-	c->q_len--;
-	size_t len = rs_msg_len(m);
-	int w = lws_write(c->wsi, rs_msg_payload(m), len, LWS_WRITE_TEXT);
-	rs_msg_unref(m);
-	if (w < (int)len)
-		return -1;
-	if (c->q_len || c->close_code)
+	size_t written = 0;
+	rs_msg *m;
+	while ((m = sendq_peek(&c->q)) && written < WRITE_BUDGET_BYTES) {
+		size_t len = rs_msg_len(m);
+		int w = lws_write(c->wsi, rs_msg_payload(m), len, LWS_WRITE_TEXT);
+		sendq_pop(&c->q);
+		if (w < (int)len)
+			return -1;
+		written += len;
+		if (lws_send_pipe_choked(c->wsi))
+			break;
+	}
+	if (c->q.len || c->close_code)
 		lws_callback_on_writable(c->wsi);
 	return 0;
 }
@@ -182,8 +191,9 @@ static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
 {
 	memset(c, 0, sizeof *c);
 	c->wsi = wsi;
+	c->open = true;
+	sendq_init(&c->q, (size_t)n->cfg->limits.send_queue_bytes, (size_t)n->cfg->limits.send_queue);
 	c->heard_ms = rs_mono_ms();
-	c->queue = rs_calloc((size_t)n->cfg->limits.send_queue, sizeof *c->queue);
 	lws_dll2_add_tail(&c->node, &n->conns);
 	if (n->stopping) {
 		io_close(n, c, HUB_CLOSE_GOING_AWAY, "server shutting down");
@@ -196,13 +206,12 @@ static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
 
 static void ws_closed(struct net *n, struct ws_conn *c)
 {
-	if (!c->queue)
+	if (!c->open)
 		return; /* never established */
+	c->open = false;
 	hub_conn_closed(n->hub, c->hc, net_now(n));
 	c->hc = NULL;
-	drop_queue(n, c);
-	free(c->queue);
-	c->queue = NULL;
+	sendq_clear(&c->q);
 	free(c->rx.p);
 	c->rx = (struct rs_buf){ 0 };
 	lws_dll2_remove(&c->node);
@@ -366,6 +375,12 @@ static int http_dispatch(struct net *n, struct lws *wsi, struct http_tx *tx, con
 		tx->wsi = wsi;
 		api_handle(&n->api, &req, net_now(n), &tx->resp);
 	}
+	if (tx->resp.export) { /* the exporter answers, streaming from a child process */
+		int r = exporter_begin(n->exp, wsi, tx->resp.export, &tx->job);
+		api_response_free(&tx->resp);
+		tx->resp = (struct api_response){ 0 };
+		return r;
+	}
 	if (tx->resp.deferred) {
 		tx->waiting = true; /* http_acked() answers once the journal says so */
 		return 0;
@@ -399,6 +414,7 @@ static void http_tx_reset(struct net *n, struct http_tx *tx)
 {
 	if (tx->waiting)
 		recorder_cancel(n->rec, tx);
+	exporter_abort(n->exp, tx->job);
 	free(tx->body_in.p);
 	api_response_free(&tx->resp);
 	memset(tx, 0, sizeof *tx);
@@ -483,8 +499,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_body_done(n, wsi);
-	case LWS_CALLBACK_HTTP_WRITEABLE: /* lws has sent what it kept of an answer */
-		return http_tx_of(wsi, false) && http_tx_of(wsi, false)->done ? -1 : 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE: { /* lws has sent what it kept of an answer */
+		struct http_tx *tx = http_tx_of(wsi, false);
+		if (tx && tx->job) /* an export streams a chunk per callback */
+			return exporter_writable(n->exp, &tx->job);
+		return tx && tx->done ? -1 : 0;
+	}
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		if (http_tx_of(wsi, false))
 			return -1; /* a recording download: one answer per connection, as the API */
@@ -555,6 +575,7 @@ static void jw_state(void *ctx, enum jwriter_state state, int sys_errno)
 /* ---- the media port ---------------------------------------------------------- */
 
 #define MEDIA_BATCH 64 /* datagrams read per wake-up before other sockets get a turn */
+#define MEDIA_RECV_BATCH 32 /* datagrams per recvmmsg */
 
 static void tcp_send(struct net *n, const struct sockaddr *to, socklen_t to_len, const uint8_t *buf,
 		     size_t len);
@@ -598,14 +619,26 @@ static int cb_media(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	struct net *n = lws_context_user(lws_get_context(wsi));
 	if (reason != LWS_CALLBACK_RAW_RX_FILE)
 		return 0;
-	uint8_t buf[2048];
-	for (int i = 0; i < MEDIA_BATCH; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof from;
-		ssize_t r = recvfrom(n->udp_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-		if (r < 0)
+	/* One recvmmsg per batch: a wake-up with 32 datagrams waiting costs one system call, not 32. */
+	static uint8_t bufs[MEDIA_RECV_BATCH][2048];
+	struct sockaddr_storage from[MEDIA_RECV_BATCH];
+	struct iovec iov[MEDIA_RECV_BATCH];
+	struct mmsghdr mm[MEDIA_RECV_BATCH];
+	for (int round = 0; round < MEDIA_BATCH / MEDIA_RECV_BATCH; round++) {
+		for (int i = 0; i < MEDIA_RECV_BATCH; i++) {
+			iov[i] = (struct iovec){ bufs[i], sizeof bufs[i] };
+			mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from[i],
+				.msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1 } };
+		}
+		int got = recvmmsg(n->udp_fd, mm, MEDIA_RECV_BATCH, MSG_DONTWAIT, NULL);
+		if (got <= 0)
 			break;
-		hub_media_input(n->hub, net_now(n), buf, (size_t)r, (struct sockaddr *)&from, fl);
+		int64_t now = net_now(n);
+		for (int i = 0; i < got; i++)
+			hub_media_input(n->hub, now, bufs[i], mm[i].msg_len,
+					(struct sockaddr *)&from[i], mm[i].msg_hdr.msg_namelen);
+		if (got < MEDIA_RECV_BATCH)
+			break;
 	}
 	flush_udp(n);
 	return 0;
@@ -962,6 +995,11 @@ static void lag_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 }
 
+static void stop_poll(lws_sorted_usec_list_t *sul)
+{
+	(void)sul; /* only wakes the loop so that before_sleep() looks again */
+}
+
 /* Ends the connections that joined with a token now on the revocation list. */
 static void close_revoked(struct net *n)
 {
@@ -1063,6 +1101,7 @@ static const struct lws_protocols protocols[] = {
 	{ "http", cb_http, 0, 0, 0, NULL, 0 }, /* state: http_tx_of() */
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
+	{ EXPORTER_PROTOCOL, exporter_pipe_cb, 0, 0, 0, NULL, 0 },
 	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
 	{ "rostrum-ice-tcp-port", cb_tcp_port, 0, 0, 0, NULL, 0 },
 	{ "rostrum-ice-tcp", cb_tcp_link, 0, 0, 0, NULL, 0 },
@@ -1117,6 +1156,41 @@ static const struct lws_protocol_vhost_options hdr_csp = {
 	"connect-src 'self' ws: wss:; media-src 'self' blob:; frame-ancestors 'none'; "
 	"base-uri 'none'; form-action 'self'" };
 
+/* ROSTRUM_LOOP=poll keeps lws' own poll() loop (for comparison); epoll is the default. */
+static bool use_epoll(void)
+{
+	const char *v = getenv("ROSTRUM_LOOP");
+	return !v || strcmp(v, "poll") != 0;
+}
+
+/*
+ * The lws context on a libev loop of ours ("foreign" to lws) on the epoll
+ * backend: lws loads its libev plugin (libwebsockets-evlib_ev.so, Debian's
+ * libwebsockets-evlib-ev) and registers its sockets and timers with the
+ * loop; the loop is ours, so the before-sleep hook is a plain ev_prepare.
+ * NULL (the loop freed) when the plugin or epoll is unavailable.
+ */
+static struct lws_context *create_ev_context(struct net *n, struct lws_context_creation_info *info)
+{
+	n->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	if (!n->loop) {
+		rs_log(RS_LOG_WARN, "no epoll event loop: using poll()");
+		return NULL;
+	}
+	void *loops[1] = { n->loop };
+	info->foreign_loops = loops;
+	info->options |= LWS_SERVER_OPTION_LIBEV;
+	struct lws_context *ctx = lws_create_context(info);
+	info->foreign_loops = NULL;
+	info->options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+	if (!ctx) {
+		rs_log(RS_LOG_WARN, "the libwebsockets libev plugin is unavailable: using poll()");
+		ev_loop_destroy(n->loop);
+		n->loop = NULL;
+	}
+	return ctx;
+}
+
 static int create_context(struct net *n)
 {
 	struct lws_context_creation_info info;
@@ -1136,7 +1210,9 @@ static int create_context(struct net *n)
 		info.ssl_cert_filepath = n->cfg->tls_cert;
 		info.ssl_private_key_filepath = n->cfg->tls_key;
 	}
-	n->ctx = lws_create_context(&info);
+	n->ctx = use_epoll() ? create_ev_context(n, &info) : NULL;
+	if (!n->ctx)
+		n->ctx = lws_create_context(&info);
 	if (!n->ctx)
 		return -1;
 	n->vhost = lws_create_vhost(n->ctx, &info);
@@ -1207,6 +1283,30 @@ static void adopt_journal(struct net *n)
 		rs_log(RS_LOG_ERR, "cannot watch the journal writer: acknowledgements will stall");
 }
 
+/* The work of every pass, before the loop waits again; true once the server is to stop. */
+static bool pass_done(struct net *n)
+{
+	after_pass(n);
+	if (got_hup) {
+		got_hup = 0;
+		refresh_revocations(n);
+	}
+	if (got_signal && !n->stopping)
+		begin_shutdown(n);
+	return n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline);
+}
+
+/* libev runs prepare watchers just before it blocks in epoll_wait. */
+static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)revents;
+	struct net *n = w->data;
+	if (pass_done(n))
+		ev_break(loop, EVBREAK_ALL);
+	if (n->stopping) /* shutdown is polled: wake at least every 50 ms meanwhile */
+		lws_sul_schedule(n->ctx, 0, &n->stop_sul, stop_poll, 50 * LWS_US_PER_MS);
+}
+
 static void serve(struct net *n)
 {
 	the_net = n;
@@ -1223,29 +1323,35 @@ static void serve(struct net *n)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 	n->hub_due = INT64_MAX;
 	print_banner(n);
-	while (lws_service(n->ctx, 0) >= 0) {
-		after_pass(n);
-		if (got_hup) {
-			got_hup = 0;
-			refresh_revocations(n);
-		}
-		if (got_signal && !n->stopping)
-			begin_shutdown(n);
-		if (n->stopping && (!n->conns.count || rs_mono_ms() > n->stop_deadline))
-			break;
+	if (n->loop) {
+		ev_prepare_init(&n->before_sleep, before_sleep);
+		n->before_sleep.data = n;
+		ev_prepare_start(n->loop, &n->before_sleep);
+		ev_run(n->loop, 0);
+		ev_prepare_stop(n->loop, &n->before_sleep);
+	} else {
+		while (lws_service(n->ctx, 0) >= 0 && !pass_done(n))
+			;
 	}
 	lws_sul_cancel(&n->lag_sul);
 	lws_sul_cancel(&n->house_sul);
 	lws_sul_cancel(&n->hub_sul);
 	lws_sul_cancel(&n->tcp_sul);
+	lws_sul_cancel(&n->stop_sul);
 }
 
 /* Frees everything in dependency order; the writer flushes last. Returns the exit status. */
 static int teardown(struct net *n)
 {
 	int rc = 0;
+	exporter_stop(n->exp);
 	if (n->ctx)
 		lws_context_destroy(n->ctx); /* closes connections: they leave their rooms */
+	if (n->loop) {
+		ev_run(n->loop, EVRUN_NOWAIT); /* lets lws finish closing on our loop */
+		ev_loop_destroy(n->loop);
+	}
+	exporter_destroy(n->exp);    /* after the context: closing an export's pipe updates its job */
 	tcplink_destroy(n->links);   /* after the context: closing a link updates the table */
 	hub_destroy(n->hub);
 	if (n->jw && jwriter_stop(n->jw) != JWRITER_OK) {
@@ -1308,6 +1414,7 @@ int net_run(struct rs_config *cfg)
 	struct hub_io io = { .send = io_send, .close = io_close, .send_udp = io_send_udp,
 			     .media_peer = io_media_peer, .ctx = n };
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
+	hub_restore(n->hub, net_now(n));
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
 	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
 	lws_set_log_level(LLL_ERR, NULL);
@@ -1317,6 +1424,7 @@ int net_run(struct rs_config *cfg)
 		return 2;
 	}
 	adopt_journal(n);
+	n->exp = exporter_create(n->ctx, n->vhost, n->rec);
 	open_media(n);
 	open_ice_tcp(n);
 	serve(n);

@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct waiter {
 	uint64_t ticket;
@@ -13,14 +15,32 @@ struct waiter {
 	void *ctx;             /* NULL once cancelled */
 };
 
+/* One recording of a room, from its start and stop records. */
+struct rec_entry {
+	char *file;
+	json_int_t start_t, stop_t;
+	bool active;
+};
+
+/* The open line of one captioner over HTTP: its last caption_open record. */
+struct open_entry {
+	char *captioner_id;
+	json_t *rec;           /* owned */
+};
+
+/* The index of one room's journal (see recorder.h: no records, only what is needed). */
 struct room_log {
 	char *room;
-	json_t *records;       /* owned array */
+	uint64_t records, bytes, ticket;
+	struct rec_entry *recs;
+	size_t n_recs;
+	struct open_entry *open;
+	size_t n_open;
 };
 
 struct recorder {
 	/* passed in */
-	jwriter *jw;           /* borrowed; NULL = memory only */
+	jwriter *jw;           /* borrowed; NULL = nothing written */
 	/* owned */
 	char *data_dir;
 	struct room_log *logs;
@@ -37,14 +57,25 @@ recorder *recorder_create(const char *data_dir, jwriter *jw)
 	return r;
 }
 
+static void log_free(struct room_log *l)
+{
+	for (size_t i = 0; i < l->n_recs; i++)
+		free(l->recs[i].file);
+	for (size_t i = 0; i < l->n_open; i++) {
+		free(l->open[i].captioner_id);
+		json_decref(l->open[i].rec);
+	}
+	free(l->recs);
+	free(l->open);
+	free(l->room);
+}
+
 void recorder_destroy(recorder *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_logs; i++) {
-		free(r->logs[i].room);
-		json_decref(r->logs[i].records);
-	}
+	for (size_t i = 0; i < r->n_logs; i++)
+		log_free(&r->logs[i]);
 	free(r->logs);
 	free(r->waiters);
 	free(r->data_dir);
@@ -76,8 +107,7 @@ static struct room_log *get_log(recorder *r, const char *room)
 		return l;
 	r->logs = rs_realloc(r->logs, (r->n_logs + 1) * sizeof *r->logs);
 	l = &r->logs[r->n_logs++];
-	l->room = rs_strdup(room);
-	l->records = json_array();
+	*l = (struct room_log){ .room = rs_strdup(room) };
 	return l;
 }
 
@@ -89,26 +119,251 @@ const char *const *recorder_rooms(const recorder *r, size_t *n, const char **buf
 	return buf;
 }
 
-json_t *recorder_records(const recorder *r, const char *room)
+bool recorder_room_info(const recorder *r, const char *room, struct recorder_room_info *out)
 {
-	struct room_log *l = find_log(r, room);
-	return l ? l->records : NULL;
+	const struct room_log *l = find_log(r, room);
+	if (!l || !l->records)
+		return false;
+	*out = (struct recorder_room_info){ l->records, l->bytes, l->ticket };
+	return true;
+}
+
+/* ---- the index ------------------------------------------------------------------ */
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void index_recording(struct room_log *l, const json_t *rec)
+{
+	const char *event = str(rec, "event"), *file = str(rec, "file");
+	if (!event || !file)
+		return;
+	struct rec_entry *last = l->n_recs ? &l->recs[l->n_recs - 1] : NULL;
+	if (strcmp(event, "start") == 0) {
+		l->recs = rs_realloc(l->recs, (l->n_recs + 1) * sizeof *l->recs);
+		l->recs[l->n_recs++] = (struct rec_entry){
+			.file = rs_strdup(file), .active = true,
+			.start_t = json_integer_value(json_object_get(rec, "start_t")) };
+	} else if (last && strcmp(last->file, file) == 0) {
+		last->stop_t = json_integer_value(json_object_get(rec, "t"));
+		last->active = false;
+	}
+}
+
+/* A caption record of a captioner replaces its open line: kept when it is one, with text. */
+static void index_caption(struct room_log *l, const json_t *rec, bool open)
+{
+	const char *id = str(rec, "captioner_id"), *text = str(rec, "text");
+	if (!id)
+		return;
+	size_t i = 0;
+	while (i < l->n_open && strcmp(l->open[i].captioner_id, id) != 0)
+		i++;
+	bool keep = open && text && text[0];
+	if (i == l->n_open) {
+		if (!keep)
+			return;
+		l->open = rs_realloc(l->open, (l->n_open + 1) * sizeof *l->open);
+		l->open[l->n_open++] = (struct open_entry){ rs_strdup(id), NULL };
+	}
+	json_decref(l->open[i].rec);
+	l->open[i].rec = NULL;
+	if (keep) {
+		l->open[i].rec = json_deep_copy(rec);
+		return;
+	}
+	free(l->open[i].captioner_id);
+	l->open[i] = l->open[--l->n_open];
+}
+
+/* Counts one record of len payload bytes and keeps what the index needs of it. */
+static void index_record(struct room_log *l, const json_t *rec, size_t len)
+{
+	if (l->bytes == 0)
+		l->bytes = JOURNAL_HEADER_LEN; /* the writer starts a new file with the header */
+	l->bytes += journal_frame_len(len);
+	l->records++;
+	const char *kind = str(rec, "kind");
+	if (!kind)
+		return;
+	if (strcmp(kind, "recording") == 0)
+		index_recording(l, rec);
+	else if (strcmp(kind, "caption") == 0 || strcmp(kind, "caption_open") == 0)
+		index_caption(l, rec, kind[7] == '_');
+}
+
+json_t *recorder_recordings(const recorder *r, const char *room)
+{
+	json_t *list = json_array();
+	const struct room_log *l = find_log(r, room);
+	for (size_t i = 0; l && i < l->n_recs; i++) {
+		const struct rec_entry *e = &l->recs[i];
+		json_t *o = json_pack("{s:s, s:I, s:b}", "file", e->file, "start_t", e->start_t,
+				      "active", e->active);
+		if (!e->active)
+			json_object_set_new(o, "stop_t", json_integer(e->stop_t));
+		json_array_append_new(list, o);
+	}
+	return list;
+}
+
+json_t *recorder_open_lines(const recorder *r, const char *room)
+{
+	json_t *list = json_array();
+	const struct room_log *l = find_log(r, room);
+	for (size_t i = 0; l && i < l->n_open; i++)
+		json_array_append(list, l->open[i].rec);
+	return list;
+}
+
+/* ---- reading journal files ------------------------------------------------------ */
+
+#define READ_CHUNK 65536
+
+/* A sliding window over a file: bytes [start, len) of buf are unread. */
+struct window {
+	int fd;
+	uint8_t *buf;
+	size_t start, len, cap;
+	uint64_t file_off;     /* file offset of buf[start] */
+	uint64_t limit;        /* stop reading here (UINT64_MAX: the whole file) */
+	bool eof;
+};
+
+/* Reads more so that at least want bytes are unread (fewer at the end); -1 on a read error. */
+static int window_fill(struct window *w, size_t want)
+{
+	if (w->start) {
+		memmove(w->buf, w->buf + w->start, w->len - w->start);
+		w->len -= w->start;
+		w->start = 0;
+	}
+	if (want + READ_CHUNK > w->cap) {
+		w->cap = want + READ_CHUNK;
+		w->buf = rs_realloc(w->buf, w->cap);
+	}
+	while (!w->eof && w->len < want) {
+		uint64_t left = w->limit - (w->file_off + w->len);
+		size_t room = w->cap - w->len;
+		ssize_t n = read(w->fd, w->buf + w->len, left < room ? (size_t)left : room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		w->len += (size_t)n;
+		w->eof = n == 0 || w->file_off + w->len >= w->limit;
+	}
+	return 0;
+}
+
+/* The records after the header: returns JOURNAL_OK, _TORN, _CORRUPT or _STOPPED, or -1 (read error). */
+static int scan_records(struct window *w, journal_record_fn fn, void *ctx, struct recorder_scan *st)
+{
+	for (;;) {
+		size_t frame = 0, avail = w->len - w->start;
+		int rc = avail ? journal_next(w->buf + w->start, avail, &frame) : JOURNAL_TORN;
+		if (rc == JOURNAL_TORN && !w->eof) {
+			if (window_fill(w, frame > avail ? frame : avail + 1) < 0)
+				return -1;
+			continue;
+		}
+		if (rc == JOURNAL_TORN && avail == 0)
+			return JOURNAL_OK;
+		if (rc != JOURNAL_OK)
+			return rc;
+		const uint8_t *p = w->buf + w->start;
+		int stop = fn ? fn(ctx, p + JOURNAL_FRAME_OVERHEAD, frame - JOURNAL_FRAME_OVERHEAD,
+				   (size_t)w->file_off) : 0;
+		w->start += frame;
+		w->file_off += frame;
+		st->records++;
+		st->good_len = w->file_off;
+		if (stop)
+			return JOURNAL_STOPPED;
+	}
+}
+
+int recorder_scan_journal(const char *path, uint64_t limit, journal_record_fn fn, void *ctx,
+			  struct recorder_scan *out, char *err, size_t errlen)
+{
+	struct recorder_scan st = { .scan = JOURNAL_OK };
+	struct window w = { .fd = open(path, O_RDONLY | O_CLOEXEC),
+			    .limit = limit ? limit : UINT64_MAX };
+	if (w.fd < 0 && errno == ENOENT) {
+		if (out)
+			*out = st;
+		return RECORDER_OK;
+	}
+	int rc = RECORDER_OK;
+	if (w.fd < 0 || window_fill(&w, JOURNAL_HEADER_LEN) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		rc = RECORDER_EIO;
+	} else if (w.len == 0) {
+		/* an empty file is an empty journal */
+	} else if (w.len < JOURNAL_HEADER_LEN || journal_check_header(w.buf) != JOURNAL_OK) {
+		snprintf(err, errlen, "%s: %s", path, journal_strerror(w.len < JOURNAL_HEADER_LEN
+				? JOURNAL_TORN : journal_check_header(w.buf)));
+		rc = w.len < JOURNAL_HEADER_LEN ? RECORDER_OK : RECORDER_EIO;
+	} else {
+		w.start = JOURNAL_HEADER_LEN;
+		w.file_off = JOURNAL_HEADER_LEN;
+		st.good_len = JOURNAL_HEADER_LEN;
+		st.scan = scan_records(&w, fn, ctx, &st);
+		if (st.scan == JOURNAL_STOPPED)
+			st.scan = JOURNAL_OK;
+		if (st.scan < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			rc = RECORDER_EIO;
+		}
+	}
+	if (w.fd >= 0)
+		close(w.fd);
+	free(w.buf);
+	if (out)
+		*out = st;
+	return rc;
+}
+
+struct foreach_ctx {
+	recorder_json_fn fn;
+	void *ctx;
+};
+
+static int foreach_one(void *ctx, const uint8_t *payload, size_t len, size_t offset)
+{
+	(void)offset;
+	struct foreach_ctx *f = ctx;
+	json_t *rec = json_loadb((const char *)payload, len, 0, NULL);
+	int stop = json_is_object(rec) ? f->fn(f->ctx, rec) : 0;
+	json_decref(rec);
+	return stop;
+}
+
+int recorder_foreach(const recorder *r, const char *room, recorder_json_fn fn, void *ctx)
+{
+	char path[4096], err[256];
+	recorder_journal_path(r->data_dir, room, path, sizeof path);
+	struct foreach_ctx f = { fn, ctx };
+	int rc = recorder_scan_journal(path, 0, foreach_one, &f, NULL, err, sizeof err);
+	if (rc != RECORDER_OK)
+		rs_log(RS_LOG_WARN, "%s", err);
+	return rc;
 }
 
 /* ---- startup ------------------------------------------------------------------ */
 
-/* Collects each whole record's JSON; a record that is not JSON is skipped and counted. */
+/* Indexes each whole record; a record that is not JSON is counted and skipped. */
 static int collect(void *ctx, const uint8_t *payload, size_t len, size_t offset)
 {
 	(void)offset;
-	json_t *arr = ctx;
+	struct room_log *l = ctx;
 	json_t *rec = json_loadb((const char *)payload, len, 0, NULL);
-	if (json_is_object(rec))
-		json_array_append_new(arr, rec);
-	else {
-		json_decref(rec);
+	if (!json_is_object(rec))
 		metrics_add("rostrum_journal_bad_records_total", 1);
-	}
+	index_record(l, json_is_object(rec) ? rec : NULL, len);
+	json_decref(rec);
 	return 0;
 }
 
@@ -122,11 +377,12 @@ static int recover_one(recorder *r, const char *name, char *err, size_t errlen)
 	recorder_journal_path(r->data_dir, room, path, sizeof path);
 	struct room_log *l = get_log(r, room);
 	struct journal_recovery rec;
-	int rc = journal_recover(path, collect, l->records, &rec);
+	int rc = journal_recover(path, collect, l, &rec);
 	if (rc != JWRITER_OK) {
 		snprintf(err, errlen, "journal %s: %s", path, jwriter_strerror(rc));
 		return RECORDER_EIO;
 	}
+	l->bytes = rec.good_len;
 	if (rec.cut_len)
 		rs_log(RS_LOG_WARN, "journal %s: cut %zu bytes of a torn tail, kept %zu records",
 		       path, rec.cut_len, rec.records);
@@ -149,31 +405,6 @@ int recorder_recover_all(recorder *r, char *err, size_t errlen)
 	return rc;
 }
 
-json_t *recorder_read_journal(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct rs_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		rs_buf_append(&b, chunk, n);
-	fclose(f);
-	json_t *arr = json_array();
-	size_t good;
-	int rc = journal_scan((const uint8_t *)b.p, b.len, collect, arr, &good);
-	free(b.p);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: %s", path, journal_strerror(rc));
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
-}
-
 /* ---- appends and acknowledgements --------------------------------------------- */
 
 static void push_waiter(recorder *r, uint64_t ticket, recorder_ack_fn fn, void *ctx)
@@ -188,13 +419,20 @@ static void push_waiter(recorder *r, uint64_t ticket, recorder_ack_fn fn, void *
 		r->w_cap = cap;
 		r->w_head = 0;
 	}
+	/* The ring stays in ticket order: a lower ticket behind a higher one only waits longer. */
+	if (r->w_len) {
+		uint64_t tail = r->waiters[(r->w_head + r->w_len - 1) % r->w_cap].ticket;
+		ticket = ticket < tail ? tail : ticket;
+	}
 	r->waiters[(r->w_head + r->w_len++) % r->w_cap] = (struct waiter){ ticket, fn, ctx };
 }
 
-static int write_record(recorder *r, const char *room, json_t *rec, uint64_t *ticket)
+static int write_record(recorder *r, const char *room, json_t *rec, uint64_t *ticket,
+			size_t *len_out)
 {
 	char *text = json_dumps(rec, JSON_COMPACT);
 	size_t len = strlen(text);
+	*len_out = len;
 	int rc = JWRITER_OK;
 	*ticket = 0;
 	if (len > JOURNAL_MAX_RECORD)
@@ -219,9 +457,12 @@ static int append_session_start(recorder *r, struct room_log *l, const char *tit
 			      json_object_get(rec, "t"), "room", l->room, "title",
 			      title ? title : l->room);
 	uint64_t ticket;
-	int rc = write_record(r, l->room, s, &ticket);
-	if (rc == RECORDER_OK)
-		json_array_append(l->records, s);
+	size_t len;
+	int rc = write_record(r, l->room, s, &ticket, &len);
+	if (rc == RECORDER_OK) {
+		index_record(l, s, len);
+		l->ticket = ticket;
+	}
 	json_decref(s);
 	return rc;
 }
@@ -231,16 +472,18 @@ int recorder_append(recorder *r, const char *room, const char *title, json_t *re
 {
 	struct room_log *l = get_log(r, room);
 	int rc = RECORDER_OK;
-	if (json_array_size(l->records) == 0)
+	if (l->records == 0)
 		rc = append_session_start(r, l, title, rec);
 	uint64_t ticket = 0;
+	size_t len = 0;
 	if (rc == RECORDER_OK)
-		rc = write_record(r, room, rec, &ticket);
+		rc = write_record(r, room, rec, &ticket, &len);
 	if (rc != RECORDER_OK) {
 		metrics_error(rc == RECORDER_EFULL ? "journal_full" : "journal_failed");
 		return rc;
 	}
-	json_array_append(l->records, rec);
+	index_record(l, rec, len);
+	l->ticket = ticket;
 	metrics_add("rostrum_journal_records_total", 1);
 	if (!fn)
 		return RECORDER_OK;
@@ -275,6 +518,15 @@ int recorder_wait_all(recorder *r, recorder_ack_fn fn, void *ctx)
 	if (st.durable >= st.appended)
 		return 0;
 	push_waiter(r, st.appended, fn, ctx);
+	return 1;
+}
+
+int recorder_wait_room(recorder *r, const char *room, recorder_ack_fn fn, void *ctx)
+{
+	const struct room_log *l = find_log(r, room);
+	if (!r->jw || !fn || !l || jwriter_durable(r->jw) >= l->ticket)
+		return 0;
+	push_waiter(r, l->ticket, fn, ctx);
 	return 1;
 }
 

@@ -191,6 +191,11 @@ void token_set_revocation_check(token_revoked_fn fn, void *ctx)
 	revoked_ctx = ctx;
 }
 
+bool token_id_revoked(const char *id)
+{
+	return id && id[0] && revoked_fn && revoked_fn(revoked_ctx, id);
+}
+
 #define SIG_B64_LEN 43 /* 32 bytes of HMAC-SHA256, base64url without padding */
 
 /* Checks the shape and the signature; on success *body_len is the claims part's length. */

@@ -71,6 +71,8 @@ RS_MUST_CHECK int token_verify(const uint8_t secret[TOKEN_SECRET_LEN], const cha
  */
 typedef bool (*token_revoked_fn)(void *ctx, const char *id);
 void token_set_revocation_check(token_revoked_fn fn, void *ctx);
+/* Asks the revocation check about a token id (a member resuming without its token). */
+bool token_id_revoked(const char *id);
 
 /*
  * The id of a token this server signed, ignoring expiry and revocation (for

@@ -274,14 +274,16 @@ def test_6_token_attributes_win_over_form_and_presence(guard):
         assert you["region"] == "Africa" and you["label"] == "Nairobi hub"
         await c.ok("presence", attrs={"group": "government", "onsite": False})
         await c.ok("presence", attrs={"region": "Europe"})
-        ev = None
+        last = None  # roster changes arrive coalesced: the latest delta naming us wins
         while True:
             try:
-                ev = await c.event("roster.update", timeout=0.5)
+                ev = await c.event("roster.delta", timeout=0.5,
+                                   pred=lambda m: any(p["pid"] == you["pid"]
+                                                      for p in m["joined"] + m["updated"]))
             except asyncio.TimeoutError:
                 break
             last = ev
-        me = last["participant"]
+        me = next(p for p in last["joined"] + last["updated"] if p["pid"] == you["pid"])
         assert me["group"] == "academia" and me["onsite"] is True and me["region"] == "Europe"
         assert me["label"] == "Nairobi hub"
         await c.close()

@@ -4,13 +4,14 @@
  */
 #include "check.h"
 #include "hub.h"
+#include "hub_internal.h"
 #include "metrics.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SEEN 64
+#define MAX_SEEN 256
 
 /* Follows a dotted path of object keys ("data.you.role"). */
 static json_t *jpath(json_t *j, const char *path)
@@ -30,14 +31,17 @@ struct fake {
 	int n;
 	int closed_code;
 	bool full; /* refuse sends, like an overflowing queue */
+	int sent;  /* messages ever queued */
+	int cap;   /* non-zero: refuse sends past this many, as the old 512-message queue did */
 };
 
 static int fake_send(void *ctx, void *transport, rs_msg *m)
 {
 	(void)ctx;
 	struct fake *f = transport;
-	if (f->full)
+	if (f->full || (f->cap && f->sent >= f->cap))
 		return -1;
+	f->sent++;
 	if (f->n < MAX_SEEN)
 		f->seen[f->n++] = json_loads((const char *)rs_msg_payload(m), 0, NULL);
 	return 0;
@@ -83,6 +87,57 @@ static void say(hub *h, hub_conn *c, const char *text)
 	now += 100;
 }
 
+/* Runs the hub's timers up to `until` as the event loop would (before-sleep deadline, tick). */
+static void run_until(hub *h, int64_t until)
+{
+	for (;;) {
+		int64_t due = hub_next_deadline(h);
+		if (due > until)
+			break;
+		if (due > now)
+			now = due;
+		hub_tick(h, now);
+	}
+	if (until > now)
+		now = until;
+}
+
+/* Lets the pending roster delta go out. */
+static void tick(hub *h)
+{
+	run_until(h, now + 1000);
+}
+
+/* Leaves the room and closes: a close alone keeps the member, reconnecting (resumption). */
+static void quit(hub *h, hub_conn *c)
+{
+	static const char leave[] = "{\"type\":\"leave\",\"id\":\"bye\"}";
+	hub_conn_input(h, c, leave, strlen(leave), now);
+	hub_conn_closed(h, c, now);
+}
+
+/* How many messages of that type f has seen. */
+static int count_of(struct fake *f, const char *type)
+{
+	int n = 0;
+	for (int i = 0; i < f->n; i++)
+		n += strcmp(json_string_value(json_object_get(f->seen[i], "type")), type) == 0;
+	return n;
+}
+
+/* Whether the roster.delta msg names pid in the list key ("joined", "updated", "left"). */
+static bool delta_has(json_t *msg, const char *key, uint32_t pid)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(msg, key), i, v) {
+		json_t *p = json_is_object(v) ? json_object_get(v, "pid") : v;
+		if (json_integer_value(p) == pid)
+			return true;
+	}
+	return false;
+}
+
 static hub *new_hub(void)
 {
 	static const struct hub_io io = { .send = fake_send, .close = fake_close };
@@ -111,13 +166,29 @@ static void test_join_and_roster(void)
 	CHECK(r && json_integer_value(json_object_get(r, "re")) == 2);
 	CHECK_STR(json_string_value(jpath(r, "data.you.role")), "participant");
 	say(h, cb, "{\"type\":\"join\",\"id\":\"x\",\"room\":\"plenary\",\"name\":\"Bob\"}");
-	json_t *j = last_of(&a, "roster.join");
-	CHECK(j && strcmp(json_string_value(jpath(j, "participant.name")), "Bob") == 0);
+	CHECK(last_of(&a, "roster.delta") == NULL); /* not before the tick */
+	tick(h);
+	json_t *j = last_of(&a, "roster.delta");
+	json_t *joined = json_object_get(j, "joined"); /* Zoë too: she joined within the same tick */
+	CHECK(j && strcmp(json_string_value(json_object_get(json_array_get(
+		joined, json_array_size(joined) - 1), "name")), "Bob") == 0);
+	CHECK(json_integer_value(json_object_get(j, "count")) == 2);
 	CHECK(json_array_size(jpath(last_of(&b, "result"), "data.roster")) == 2);
 	say(h, cb, "{\"type\":\"presence\",\"id\":3,\"attrs\":{\"region\":\"Africa\"}}");
-	CHECK(last_of(&a, "roster.update") != NULL);
+	tick(h);
+	j = last_of(&a, "roster.delta");
+	CHECK(j && json_array_size(json_object_get(j, "updated")) == 1);
 	hub_conn_closed(h, cb, now);
-	CHECK(last_of(&a, "roster.leave") != NULL);
+	/* A dropped connection is "reconnecting" for the grace period, then gone. */
+	tick(h);
+	json_t *d = last_of(&a, "roster.delta");
+	CHECK(json_array_size(json_object_get(d, "left")) == 0);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(d, "updated"), 0),
+						    "state")), "reconnecting");
+	now += cfg.limits.resume_grace_s * 1000LL;
+	hub_tick(h, now);
+	tick(h);
+	CHECK(json_array_size(json_object_get(last_of(&a, "roster.delta"), "left")) == 1);
 	hub_conn_closed(h, ca, now);
 	fake_clear(&a);
 	fake_clear(&b);
@@ -226,6 +297,7 @@ static void test_limits(void)
 	say(h, c[2], "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"name\":\"Slow\"}");
 	f[2].full = true;
 	say(h, c[1], "{\"type\":\"join\",\"id\":2,\"room\":\"plenary\",\"name\":\"Other\"}");
+	tick(h);
 	CHECK(f[2].closed_code == HUB_CLOSE_SLOW);
 	for (int i = 0; i < 3; i++) {
 		hub_conn_closed(h, c[i], now);
@@ -258,8 +330,11 @@ static void test_examples(void)
 		struct fake f = { 0 };
 		hub_conn *c = hub_conn_open(h, &f, now);
 		const char *type = json_string_value(json_object_get(msg, "type"));
-		/* Floor and caption examples need a staged room: test_floor_msg and test_caption run them. */
-		if (strchr(type, '.')) {
+		/*
+		 * Floor and caption examples need a staged room: test_floor_msg and
+		 * test_caption run them; a resume needs a membership: test_hub_resume.
+		 */
+		if (strchr(type, '.') || json_object_get(msg, "resume")) {
 			json_decref(msg);
 			hub_conn_closed(h, c, now);
 			continue;
@@ -282,6 +357,257 @@ static void test_examples(void)
 	hub_destroy(h);
 }
 
+
+/* ---- presence at scale: a second hub with room for many ------------------------ */
+
+static struct rs_config big;
+
+static hub *new_big_hub(int roster_full)
+{
+	static const struct hub_io io = { .send = fake_send, .close = fake_close };
+	big.limits.roster_full = roster_full;
+	return hub_create(&big, secret, &io, rec);
+}
+
+#define CROWD 300
+
+static hub_conn *join_as(hub *h, struct fake *f, const char *name)
+{
+	hub_conn *c = hub_conn_open(h, f, now);
+	char buf[256];
+	snprintf(buf, sizeof buf,
+		 "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"name\":\"%s\"}", name);
+	hub_conn_input(h, c, buf, strlen(buf), now); /* all at the same instant */
+	return c;
+}
+
+/* A join storm within one tick: each member gets its result and one delta, not N roster messages. */
+static void test_join_storm_one_delta(void)
+{
+	hub *h = new_big_hub(1000);
+	static struct fake f[CROWD];
+	hub_conn *c[CROWD];
+	memset(f, 0, sizeof f);
+	for (int i = 0; i < CROWD; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "P%d", i);
+		c[i] = join_as(h, &f[i], name);
+	}
+	tick(h);
+	for (int i = 0; i < CROWD; i++) {
+		CHECK(f[i].closed_code == 0);
+		CHECK(count_of(&f[i], "roster.delta") == 1);
+		CHECK(f[i].sent == 2);
+	}
+	json_t *d = last_of(&f[0], "roster.delta");
+	CHECK(json_array_size(json_object_get(d, "joined")) == CROWD);
+	CHECK(json_integer_value(json_object_get(d, "count")) == CROWD);
+	CHECK(json_is_false(json_object_get(d, "partial")));
+	/* Half leave at once: one delta naming them all; a join and a leave in one tick cancel. */
+	for (int i = 0; i < CROWD / 2; i++)
+		quit(h, c[i]);
+	struct fake late = { 0 };
+	hub_conn *cl = join_as(h, &late, "Passing");
+	quit(h, cl);
+	tick(h);
+	d = last_of(&f[CROWD - 1], "roster.delta");
+	CHECK(json_array_size(json_object_get(d, "left")) == CROWD / 2);
+	CHECK(json_array_size(json_object_get(d, "joined")) == 0);
+	CHECK(json_integer_value(json_object_get(d, "count")) == CROWD / 2);
+	for (int i = CROWD / 2; i < CROWD; i++)
+		hub_conn_closed(h, c[i], now);
+	for (int i = 0; i < CROWD; i++)
+		fake_clear(&f[i]);
+	fake_clear(&late);
+	hub_destroy(h);
+}
+
+/*
+ * Issue 10, defect 4: twenty participants send 40 presence updates each
+ * (their burst) while a bystander reads. With one message per update the
+ * bystander's 512-message queue overflowed; coalesced, it gets one delta
+ * with everyone's latest attributes.
+ */
+static void test_presence_flood_spares_bystander(void)
+{
+	hub *h = new_big_hub(200);
+	struct fake by = { .cap = 512 }, f[20] = { 0 };
+	hub_conn *cb = join_as(h, &by, "Bystander"), *c[20];
+	for (int i = 0; i < 20; i++)
+		c[i] = join_as(h, &f[i], "Sender");
+	tick(h);
+	for (int k = 0; k < 40; k++)
+		for (int i = 0; i < 20; i++) {
+			char buf[128];
+			snprintf(buf, sizeof buf,
+				 "{\"type\":\"presence\",\"id\":%d,\"attrs\":{\"region\":\"R%d\"}}", k, k);
+			hub_conn_input(h, c[i], buf, strlen(buf), now + k);
+		}
+	tick(h);
+	CHECK(by.closed_code == 0);
+	CHECK(count_of(&by, "roster.delta") <= 3);
+	json_t *d = last_of(&by, "roster.delta");
+	CHECK(json_array_size(json_object_get(d, "updated")) == 20);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(d, "updated"), 0),
+						    "region")), "R39");
+	hub_conn_closed(h, cb, now);
+	for (int i = 0; i < 20; i++) {
+		hub_conn_closed(h, c[i], now);
+		fake_clear(&f[i]);
+	}
+	fake_clear(&by);
+	hub_destroy(h);
+}
+
+/* A room over roster_full lists moderators (and the floor's queue) and counts; pages give the rest. */
+static void test_bounded_roster_and_pages(void)
+{
+	hub *h = new_big_hub(5);
+	struct fake f[12] = { 0 };
+	hub_conn *c[12];
+	char *tok = mint("plenary", RS_ROLE_MODERATOR, "Chair", 0);
+	char buf[4096];
+	c[0] = hub_conn_open(h, &f[0], now);
+	snprintf(buf, sizeof buf, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"token\":\"%s\"}", tok);
+	say(h, c[0], buf);
+	free(tok);
+	for (int i = 1; i < 11; i++)
+		c[i] = join_as(h, &f[i], "Someone");
+	say(h, c[3], "{\"type\":\"floor.request\",\"id\":7}");
+	c[11] = join_as(h, &f[11], "Late");
+	json_t *r = last_of(&f[11], "result");
+	CHECK(json_integer_value(jpath(r, "data.count")) == 12);
+	CHECK(json_is_true(jpath(r, "data.partial")));
+	CHECK(json_integer_value(jpath(r, "data.counts.moderator")) == 1);
+	json_t *roster = jpath(r, "data.roster");
+	CHECK(json_array_size(roster) == 2); /* the chair and the one in the queue */
+	say(h, c[11], "{\"type\":\"roster.page\",\"id\":2,\"offset\":8,\"limit\":10}");
+	r = last_of(&f[11], "result");
+	CHECK(json_array_size(jpath(r, "data.members")) == 4);
+	CHECK(json_integer_value(jpath(r, "data.count")) == 12);
+	say(h, c[11], "{\"type\":\"roster.page\",\"id\":3,\"limit\":100000}");
+	CHECK_STR(last_error(&f[11]), "bad_field");
+	/* Deltas of a large room name only the listed; the others show in count. */
+	fake_clear(&f[0]);
+	quit(h, c[5]);
+	tick(h);
+	json_t *d = last_of(&f[0], "roster.delta");
+	CHECK(d && json_array_size(json_object_get(d, "left")) == 0);
+	CHECK(d && json_integer_value(json_object_get(d, "count")) == 11);
+	for (int i = 0; i < 12; i++) {
+		if (i != 5)
+			hub_conn_closed(h, c[i], now);
+		fake_clear(&f[i]);
+	}
+	hub_destroy(h);
+}
+
+/* ---- the feature table ---------------------------------------------------------- */
+
+static struct {
+	int requests, joined, leaving, left, ticks, keeps, detached;
+	bool keep;
+	int64_t due;
+	int id;
+} tf;
+
+static int tf_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t t,
+		      struct reply *rep)
+{
+	(void)h; (void)req; (void)t;
+	tf.requests++;
+	c->slot[tf.id] = (void *)(intptr_t)tf.requests; /* its state rides in its own slot */
+	rep->data = json_pack("{s:s}", "seen", type);
+	return 0;
+}
+static void tf_joined(hub *h, hub_conn *c, int64_t t, json_t *snap)
+{
+	(void)h; (void)c; (void)t;
+	tf.joined++;
+	json_object_set_new(snap, "test", json_true());
+}
+static void tf_leaving(hub *h, hub_conn *c, int64_t t) { (void)h; (void)c; (void)t; tf.leaving++; }
+static void tf_left(hub *h, struct hroom *hr, uint32_t pid, int64_t t)
+{
+	(void)h; (void)hr; (void)pid; (void)t;
+	tf.left++;
+}
+static int64_t tf_deadline(const struct hroom *hr) { (void)hr; return tf.due; }
+static void tf_tick(hub *h, struct hroom *hr, int64_t t)
+{
+	(void)h; (void)hr; (void)t;
+	tf.ticks++;
+	tf.due = INT64_MAX;
+}
+static enum hub_keep tf_keep(hub *h, hub_conn *c, int64_t t)
+{
+	(void)h; (void)c; (void)t;
+	tf.keeps++;
+	return tf.keep ? HUB_KEEP_RECONNECTING : HUB_KEEP_NO;
+}
+static void tf_detached(hub *h, struct hroom *hr, struct room_member *m, hub_conn *c, int64_t t)
+{
+	(void)h; (void)hr; (void)m; (void)c; (void)t;
+	tf.detached++;
+}
+
+static const struct hub_feature test_feature = {
+	.name = "test", .prefix = "test.", .request = tf_request, .joined = tf_joined,
+	.leaving = tf_leaving, .left = tf_left, .room_deadline = tf_deadline,
+	.room_tick = tf_tick, .keep = tf_keep, .detached = tf_detached,
+};
+
+static void test_feature_table(void)
+{
+	hub *h = new_big_hub(200);
+	memset(&tf, 0, sizeof tf);
+	tf.due = INT64_MAX;
+	tf.id = hub_add_feature(h, &test_feature);
+	CHECK(tf.id >= 3);
+	struct fake a = { 0 }, b = { 0 };
+	hub_conn *ca = join_as(h, &a, "A"), *cb = join_as(h, &b, "B");
+	CHECK(tf.joined == 2 && json_is_true(jpath(last_of(&a, "result"), "data.test")));
+	/* Routing by prefix: the feature's request, the hub's own, another feature's, nobody's. */
+	say(h, ca, "{\"type\":\"test.anything\",\"id\":5}");
+	CHECK_STR(json_string_value(jpath(last_of(&a, "result"), "data.seen")), "test.anything");
+	CHECK(tf.requests == 1 && ca->slot[tf.id] == (void *)1);
+	say(h, ca, "{\"type\":\"tes\",\"id\":6}");
+	CHECK_STR(last_error(&a), "unknown_type");
+	say(h, ca, "{\"type\":\"floor.request\",\"id\":7}");
+	CHECK(last_of(&a, "result") && tf.requests == 1);
+	/* A deadline set by the feature is kept in the heap and fires once, at its time. */
+	tf.due = now + 5000;
+	say(h, ca, "{\"type\":\"test.arm\",\"id\":8}");
+	run_until(h, now + 4000);
+	CHECK(tf.ticks == 0);
+	run_until(h, now + 2000);
+	CHECK(tf.ticks == 1);
+	/* Kept on close: B stays in the room as reconnecting, then its grace ends. */
+	tf.keep = true;
+	struct room_member *m = cb->member;
+	uint32_t pid = m->pid;
+	struct hroom *hr = cb->hr;
+	fake_clear(&a);
+	hub_conn_closed(h, cb, now);
+	CHECK(tf.keeps == 1 && tf.detached == 1 && tf.left == 0);
+	tick(h);
+	json_t *d = last_of(&a, "roster.delta");
+	CHECK(d && delta_has(d, "updated", pid));
+	CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(d, "updated"), 0),
+						    "state")), "reconnecting");
+	CHECK(room_count(hr->room) == 2);
+	hub_member_expire(h, hr, m, now);
+	CHECK(tf.left == 1 && room_count(hr->room) == 1);
+	tick(h);
+	CHECK(delta_has(last_of(&a, "roster.delta"), "left", pid));
+	tf.keep = false;
+	quit(h, ca);
+	CHECK(tf.left == 2);
+	fake_clear(&a);
+	fake_clear(&b);
+	hub_destroy(h);
+}
+
 int main(void)
 {
 	config_default(&cfg);
@@ -295,6 +621,14 @@ int main(void)
 	test_tokens();
 	test_limits();
 	test_examples();
+	config_default(&big);
+	CHECK(config_parse(&big, "{\"rooms\":[{\"id\":\"plenary\",\"open\":true}]}", err,
+			   sizeof err) == 0);
+	test_join_storm_one_delta();
+	test_presence_flood_spares_bystander();
+	test_bounded_roster_and_pages();
+	test_feature_table();
+	config_free(&big);
 	config_free(&cfg);
 	recorder_destroy(rec);
 	metrics_reset();

@@ -46,11 +46,12 @@ function renderRoster() {
     name.textContent = p.name + (state.you && p.pid === state.you.pid ? ' (you)' : '');
     const meta = document.createElement('span');
     meta.className = 'meta';
-    meta.textContent = ` ${p.role !== 'participant' ? p.role + ' · ' : ''}${describe(p)}`;
+    meta.textContent = ` ${p.role !== 'participant' ? p.role + ' · ' : ''}${describe(p)}` +
+      (p.state === 'reconnecting' ? ' · reconnecting…' : '');
     li.append(name, meta);
     ul.append(li);
   }
-  $('roster-count').textContent = `(${people.length})`;
+  $('roster-count').textContent = `(${state.count ?? people.length})`; // a large room lists only some
 }
 
 function joinFieldsFromForm() {
@@ -65,10 +66,32 @@ function joinFieldsFromForm() {
   return fields;
 }
 
+// The resume secret of this tab's membership (PROTOCOL.md, "Resumption"): kept
+// for the tab, so a dropped link, a server restart or a reload keeps our place.
+const resumeKey = 'rostrum.resume.' + state.room;
+
+// A resumed join when we hold a secret, else a fresh one from the join form.
+async function joinRequest() {
+  const secret = sessionStorage.getItem(resumeKey);
+  if (secret) {
+    try {
+      return await conn.request('join', { room: state.room, resume: secret,
+                                          last_caption_seq: captions.lastSeq });
+    } catch (e) {
+      if (e.code !== 'resume_invalid' && e.code !== 'resume_expired') throw e;
+      sessionStorage.removeItem(resumeKey);
+    }
+  }
+  if (!state.joinFields) throw new Error('please join again');
+  return conn.request('join', state.joinFields);
+}
+
 async function join() {
-  const snap = await conn.request('join', state.joinFields);
+  const snap = await joinRequest();
+  if (snap.resume) sessionStorage.setItem(resumeKey, snap.resume.secret);
   state.you = snap.you;
   state.roster = new Map(snap.roster.map((p) => [p.pid, p]));
+  state.count = snap.count;
   $('room-title').textContent = '— ' + snap.room.title;
   document.title = `${snap.room.title} — Rostrum`;
   $('join-view').hidden = true;
@@ -87,15 +110,19 @@ async function join() {
 
 conn.on('open', async () => {
   setStatus('Connected');
-  if (!state.joinFields) return;
+  if (!state.joinFields && !sessionStorage.getItem(resumeKey)) return;
   try { await join(); } catch (e) { setStatus(`Could not re-join: ${e.message}`); }
 });
 conn.on('close', (e) => setStatus(e.code === 1001 ? 'The server is restarting; reconnecting…'
                                                    : 'Disconnected; reconnecting…'));
 conn.on('error', (m) => setStatus(`Server: ${m.message}`));
-conn.on('roster.join', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
-conn.on('roster.update', (m) => { state.roster.set(m.participant.pid, m.participant); renderRoster(); });
-conn.on('roster.leave', (m) => { state.roster.delete(m.pid); renderRoster(); });
+// One delta per server tick: who joined, changed and left since the last one.
+conn.on('roster.delta', (m) => {
+  for (const p of [...m.joined, ...m.updated]) state.roster.set(p.pid, p);
+  for (const pid of m.left) state.roster.delete(pid);
+  state.count = m.count;
+  renderRoster();
+});
 
 $('join-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

@@ -6,7 +6,7 @@ export class Conn {
     this.nextId = 1;
     this.pending = new Map();
     this.handlers = new Map();
-    this.backoff = 500;
+    this.backoff = 250;
     this.closedByUs = false;
   }
 
@@ -21,15 +21,17 @@ export class Conn {
 
   open() {
     this.ws = new WebSocket(this.url, 'rostrum.v1');
-    this.ws.onopen = () => { this.backoff = 500; this.emit('open'); };
+    this.ws.onopen = () => { this.backoff = 250; this.emit('open'); };
     this.ws.onmessage = (e) => this.receive(JSON.parse(e.data));
     this.ws.onclose = (e) => {
       for (const p of this.pending.values()) p.reject(new Error('connection closed'));
       this.pending.clear();
       this.emit('close', e);
       if (this.closedByUs || e.code === 1008 || e.code === 4002) return;
-      setTimeout(() => this.open(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, 15000);
+      // Jittered, so a restarted server is not met by every client at once;
+      // capped low, so a member is back within seconds of the server answering.
+      setTimeout(() => this.open(), this.backoff * (0.5 + Math.random()));
+      this.backoff = Math.min(this.backoff * 2, 3000);
     };
   }
 
