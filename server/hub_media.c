@@ -93,7 +93,10 @@ static void send_active(hub *h, struct media_member *m, bool active)
 /* The producer's listener: a flip of the gate reaches the browser at once. */
 static void on_paused(void *ctx, media_producer *p, bool paused)
 {
-	send_active(ctx, media_producer_owner(p), !paused);
+	struct media_member *m = media_producer_owner(p);
+	rs_log(RS_LOG_INFO, "room %s: participant %u %s", room_id(m->hr->room), m->pid,
+	       paused ? "paused" : "heard");
+	send_active(ctx, m, !paused);
 }
 
 /* Whether the floor lets m be heard now (and whether it holds the floor). */
