@@ -7,6 +7,7 @@
 #include "recorder.h"
 #include "sendq.h"
 #include "revoke.h"
+#include "static.h"
 #include "tcplink.h"
 #include "udpbatch.h"
 #include "token.h"
@@ -88,10 +89,10 @@ struct net {
 	lws_sorted_usec_list_t tcp_sul; /* the links' deadline sweep, armed while any is open */
 	bool tcp_sweeping;
 	struct api_ctx api;
+	static_site *site;       /* the web client's files, read at start */
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
 	lws_sorted_usec_list_t lag_sul;
-	lws_sorted_usec_list_t stop_sul;
 	int64_t lag_due_ms;
 	lws_sorted_usec_list_t house_sul;
 	revoke_list *revoked;    /* owned: DIR/revoked as last read */
@@ -102,6 +103,14 @@ struct net {
 	/* the loop: libev on epoll through lws' evlib plugin, or lws' own poll() loop */
 	struct ev_loop *loop;    /* owned; NULL: lws' default loop */
 	ev_prepare before_sleep; /* after_pass() before every wait, as redis' beforeSleep */
+	/*
+	 * On our loop the hub's timer is a libev timer, not an lws_sul: lws
+	 * 4.1's libev plugin re-arms its own timer only from its callbacks, so a
+	 * sul scheduled from before_sleep() for sooner than lws' next timer
+	 * would fire late (a 20 ms mix tick after a 250 ms one).
+	 */
+	ev_timer hub_ev;
+	ev_timer stop_ev;        /* while stopping: wake every 50 ms to look again */
 };
 
 static struct net *the_net;           /* for the signal handler only */
@@ -960,6 +969,36 @@ static void hub_timer(lws_sorted_usec_list_t *sul)
 	flush_udp(n);
 }
 
+static void hub_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct net *n = w->data;
+	n->hub_due = INT64_MAX;
+	hub_tick(n->hub, net_now(n));
+	flush_udp(n);
+}
+
+/* Arms the hub's one timer wait ms from now (INT64_MAX: none). */
+static void arm_hub_timer(struct net *n, int64_t due)
+{
+	int64_t wait = due - net_now(n);
+	wait = wait > 0 ? wait : 0;
+	if (n->loop) {
+		ev_timer_stop(n->loop, &n->hub_ev);
+		if (due == INT64_MAX)
+			return;
+		ev_now_update(n->loop); /* libev counts from the start of the pass otherwise */
+		ev_timer_set(&n->hub_ev, (double)wait / 1000.0, 0);
+		ev_timer_start(n->loop, &n->hub_ev);
+		return;
+	}
+	if (due == INT64_MAX)
+		lws_sul_cancel(&n->hub_sul);
+	else
+		lws_sul_schedule(n->ctx, 0, &n->hub_sul, hub_timer, (lws_usec_t)wait * LWS_US_PER_MS);
+}
+
 /* After every loop pass: arm one timer at the hub's next deadline, kick the journal socket. */
 static void after_pass(struct net *n)
 {
@@ -967,13 +1006,7 @@ static void after_pass(struct net *n)
 	int64_t due = hub_next_deadline(n->hub);
 	if (due != n->hub_due) {
 		n->hub_due = due;
-		if (due == INT64_MAX) {
-			lws_sul_cancel(&n->hub_sul);
-		} else {
-			int64_t wait = due - net_now(n);
-			lws_sul_schedule(n->ctx, 0, &n->hub_sul, hub_timer,
-					 (lws_usec_t)(wait > 0 ? wait : 0) * LWS_US_PER_MS);
-		}
+		arm_hub_timer(n, due);
 	}
 	if (n->jwsi && jwriter_want_write(n->jw))
 		lws_callback_on_writable(n->jwsi);
@@ -995,9 +1028,11 @@ static void lag_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(n->ctx, 0, &n->lag_sul, lag_tick, LAG_PERIOD_MS * LWS_US_PER_MS);
 }
 
-static void stop_poll(lws_sorted_usec_list_t *sul)
+static void stop_poll(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	(void)sul; /* only wakes the loop so that before_sleep() looks again */
+	(void)loop; /* only wakes the loop so that before_sleep() looks again */
+	(void)w;
+	(void)revents;
 }
 
 /* Ends the connections that joined with a token now on the revocation list. */
@@ -1097,8 +1132,16 @@ static void begin_shutdown(struct net *n)
 
 /* ---- setup ----------------------------------------------------------------- */
 
+static int cb_static(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		     size_t len)
+{
+	struct net *n = lws_context_user(lws_get_context(wsi));
+	return static_http(n->site, wsi, reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
 	{ "http", cb_http, 0, 0, 0, NULL, 0 }, /* state: http_tx_of() */
+	{ "rostrum-static", cb_static, sizeof(struct static_tx), 0, 0, NULL, 0 },
 	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
 	{ EXPORTER_PROTOCOL, exporter_pipe_cb, 0, 0, 0, NULL, 0 },
@@ -1110,16 +1153,18 @@ static const struct lws_protocols protocols[] = {
 
 static struct lws_http_mount mounts[5];
 
-static void setup_mounts(const char *web_root)
+static void setup_mounts(void)
 {
 	static const char *const api_paths[] = { "/healthz", "/metrics", "/caption", "/api" };
+	/* lws lets the last matching callback mount win, whatever its length: "/" goes first. */
+	mounts[0] = (struct lws_http_mount){ .mount_next = &mounts[1], .mountpoint = "/",
+		.origin = "rostrum-static", .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = 1 };
 	for (size_t i = 0; i < RS_ARRAY_LEN(api_paths); i++)
-		mounts[i] = (struct lws_http_mount){ .mount_next = &mounts[i + 1],
+		mounts[i + 1] = (struct lws_http_mount){
+			.mount_next = i + 1 < RS_ARRAY_LEN(api_paths) ? &mounts[i + 2] : NULL,
 			.mountpoint = api_paths[i], .origin = "http",
 			.origin_protocol = LWSMPRO_CALLBACK,
 			.mountpoint_len = (unsigned char)strlen(api_paths[i]) };
-	mounts[4] = (struct lws_http_mount){ .mountpoint = "/", .origin = web_root,
-		.def = "index.html", .origin_protocol = LWSMPRO_FILE, .mountpoint_len = 1 };
 }
 
 static void print_banner(struct net *n)
@@ -1303,8 +1348,8 @@ static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
 	struct net *n = w->data;
 	if (pass_done(n))
 		ev_break(loop, EVBREAK_ALL);
-	if (n->stopping) /* shutdown is polled: wake at least every 50 ms meanwhile */
-		lws_sul_schedule(n->ctx, 0, &n->stop_sul, stop_poll, 50 * LWS_US_PER_MS);
+	if (n->stopping && !ev_is_active(&n->stop_ev)) /* shutdown is polled: wake every 50 ms */
+		ev_timer_start(loop, &n->stop_ev);
 }
 
 static void serve(struct net *n)
@@ -1326,9 +1371,14 @@ static void serve(struct net *n)
 	if (n->loop) {
 		ev_prepare_init(&n->before_sleep, before_sleep);
 		n->before_sleep.data = n;
+		ev_timer_init(&n->hub_ev, hub_ev_timer, 0, 0);
+		n->hub_ev.data = n;
+		ev_timer_init(&n->stop_ev, stop_poll, 0.05, 0.05);
 		ev_prepare_start(n->loop, &n->before_sleep);
 		ev_run(n->loop, 0);
 		ev_prepare_stop(n->loop, &n->before_sleep);
+		ev_timer_stop(n->loop, &n->hub_ev);
+		ev_timer_stop(n->loop, &n->stop_ev);
 	} else {
 		while (lws_service(n->ctx, 0) >= 0 && !pass_done(n))
 			;
@@ -1337,7 +1387,6 @@ static void serve(struct net *n)
 	lws_sul_cancel(&n->house_sul);
 	lws_sul_cancel(&n->hub_sul);
 	lws_sul_cancel(&n->tcp_sul);
-	lws_sul_cancel(&n->stop_sul);
 }
 
 /* Frees everything in dependency order; the writer flushes last. Returns the exit status. */
@@ -1361,6 +1410,7 @@ static int teardown(struct net *n)
 	recorder_destroy(n->rec);
 	token_set_revocation_check(NULL, NULL);
 	revoke_destroy(n->revoked);
+	static_site_destroy(n->site);
 	the_net = NULL;
 	free(n);
 	return rc;
@@ -1416,7 +1466,13 @@ int net_run(struct rs_config *cfg)
 	n->hub = hub_create(cfg, n->secret, &io, n->rec);
 	hub_restore(n->hub, net_now(n));
 	n->api = (struct api_ctx){ .hub = n->hub, .started_ms = net_now(n), .on_ack = http_acked };
-	setup_mounts(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT);
+	n->site = static_site_load(cfg->web_root ? cfg->web_root : ROSTRUM_WEBROOT, err, sizeof err);
+	if (!n->site) {
+		fprintf(stderr, "rostrum: %s\n", err);
+		teardown(n);
+		return 2;
+	}
+	setup_mounts();
 	lws_set_log_level(LLL_ERR, NULL);
 	if (create_context(n)) {
 		fprintf(stderr, "rostrum: cannot listen on %s:%d\n", cfg->listen_host, cfg->port);

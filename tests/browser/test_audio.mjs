@@ -42,6 +42,10 @@ test('the listener hears only who holds the floor, on one stream', async () => {
   await listener.waitForTimeout(1500);
   const hzA = await hears(listener);
   assert.ok(Math.abs(hzA - 440) < 30, `speaker A's tone, heard ${hzA} Hz`);
+  // Listening never asked for a microphone; the grant did, without a new connection.
+  assert.equal(await listener.evaluate(() => window.rostrumAudio.hasMic()), false);
+  assert.equal(await listener.evaluate(() => window.rostrumAudio.pc.getSenders().every((s) => !s.track)), true);
+  assert.equal(await a.evaluate(() => window.rostrumAudio.hasMic()), true);
 
   assert.ok(await sending(a) > 40, 'A sends while it holds the floor');
   assert.equal(await sending(b), 0, 'B, paused, sends no RTP at all');

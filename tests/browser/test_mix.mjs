@@ -50,7 +50,9 @@ test('two speakers together: the listener hears both, each speaker only the othe
   const a = await joinPage(aBrowser, server.base, { name: 'Speaker A' });
   const b = await joinPage(bBrowser, server.base, { name: 'Speaker B' });
   // The chair's microphone is open but silent: a quiet moderator is not mixed in.
-  for (const p of [mod, listener, a, b]) await joinAudio(p);
+  // The speakers open their microphones before their turn, so the mix is heard from the grant on.
+  for (const p of [mod, listener]) await joinAudio(p);
+  for (const p of [a, b]) await joinAudio(p, { openMic: true });
   await listener.waitForFunction(() => window.rostrumAudio.rec && window.rostrumAudio.rec.active,
     null, { timeout: 5000 });
   times.start = await listener.evaluate(() => window.rostrumAudio.rec.started_t);

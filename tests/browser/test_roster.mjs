@@ -13,6 +13,8 @@ after(async () => { await browser.close(); await server.stop(); });
 test('moderator and participant see each other, and presence updates', async () => {
   const mod = await joinPage(browser, server.base, { token: server.token('plenary', 'moderator', 'Chengetai Masango', '--group', 'intergovernmental') });
   const part = await joinPage(browser, server.base, { name: 'Zoë Ndiaye', group: 'civil_society' });
+  // The list of participants is folded away (it is long in a plenary): open it.
+  for (const p of [mod, part]) await p.locator('summary', { hasText: 'Participants' }).click();
   await mod.getByTestId('roster').getByText('Zoë Ndiaye').waitFor();
   await part.getByTestId('roster').getByText('Chengetai Masango').waitFor();
   assert.equal(await mod.locator('#moderator-panel').isVisible(), true);

@@ -1,12 +1,16 @@
 // conn: the signaling WebSocket — requests matched to replies by id, events to
-// listeners, and reconnection with backoff (the app re-joins on "open").
+// listeners, and reconnection with jittered exponential backoff (the app
+// re-joins on "open", with its resume secret when it has one). Capped low, so
+// a member is back within seconds of the server answering again.
+const BASE_MS = 250, CAP_MS = 3000;
+
 export class Conn {
   constructor(url) {
     this.url = url;
     this.nextId = 1;
     this.pending = new Map();
     this.handlers = new Map();
-    this.backoff = 250;
+    this.attempt = 0;
     this.closedByUs = false;
   }
 
@@ -19,21 +23,36 @@ export class Conn {
     for (const fn of this.handlers.get(type) || []) fn(msg);
   }
 
+  get online() { return !!this.ws && this.ws.readyState === WebSocket.OPEN; }
+
+  // Full jitter over an exponential ceiling: a room of people whose server
+  // restarted does not come back in one burst.
+  delay() {
+    const ceiling = Math.min(CAP_MS, BASE_MS * 2 ** this.attempt);
+    this.attempt++;
+    return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+  }
+
   open() {
     this.ws = new WebSocket(this.url, 'rostrum.v1');
-    this.ws.onopen = () => { this.backoff = 250; this.emit('open'); };
-    this.ws.onmessage = (e) => this.receive(JSON.parse(e.data));
+    this.ws.onopen = () => { this.attempt = 0; this.emit('open'); };
+    this.ws.onmessage = (e) => {
+      let m;
+      try { m = JSON.parse(e.data); } catch { return; }
+      this.receive(m);
+    };
     this.ws.onclose = (e) => {
-      for (const p of this.pending.values()) p.reject(new Error('connection closed'));
+      for (const p of this.pending.values()) p.reject(Object.assign(new Error('connection closed'), { code: 'offline' }));
       this.pending.clear();
-      this.emit('close', e);
-      if (this.closedByUs || e.code === 1008 || e.code === 4002) return;
-      // Jittered, so a restarted server is not met by every client at once;
-      // capped low, so a member is back within seconds of the server answering.
-      setTimeout(() => this.open(), this.backoff * (0.5 + Math.random()));
-      this.backoff = Math.min(this.backoff * 2, 3000);
+      const retry = !(this.closedByUs || e.code === 1008 || e.code === 4002);
+      const wait = retry ? this.delay() : 0;
+      this.emit('close', { code: e.code, retry, wait });
+      if (retry) this.timer = setTimeout(() => this.open(), wait);
     };
   }
+
+  // For tests and for "try now": drop the socket as a network failure would.
+  drop() { if (this.ws) this.ws.close(4000, 'test'); }
 
   receive(msg) {
     if ((msg.type === 'result' || msg.type === 'error') && this.pending.has(msg.re)) {
@@ -49,8 +68,8 @@ export class Conn {
   request(type, fields = {}) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-        reject(new Error('not connected'));
+      if (!this.online) {
+        reject(Object.assign(new Error('not connected'), { code: 'offline' }));
         return;
       }
       this.pending.set(id, { resolve, reject });

@@ -58,15 +58,20 @@ export async function launch(extraArgs = []) {
 }
 
 // Opens the web client in a new page and joins: with a token, or with a name in an open room.
-export async function joinPage(browser, base, { room = 'plenary', token, name, group } = {}) {
-  const page = await browser.newPage();
+// page: options for browser.newPage (viewport, bypassCSP for axe); lang, view: URL parameters.
+export async function joinPage(browser, base, { room = 'plenary', token, name, group, page: pageOpts, lang, view } = {}) {
+  const page = await browser.newPage({ acceptDownloads: true, ...pageOpts });
   page.on('pageerror', (e) => { throw e; });
   const q = new URLSearchParams({ room });
   if (token) q.set('token', token);
+  if (lang) q.set('lang', lang);
+  if (view) q.set('view', view);
   await page.goto(`${base}/?${q}`);
   if (name) await page.getByTestId('join-name').fill(name);
   if (group) await page.getByTestId('join-group').selectOption(group);
   await page.getByTestId('join-button').click();
-  await page.locator('#room-view').waitFor({ state: 'visible' });
+  const failed = page.locator('#join-error').filter({ hasText: /./ });
+  await Promise.race([page.locator('#room-view').waitFor({ state: 'visible' }),
+    failed.waitFor().then(async () => { throw new Error(`join refused: ${await failed.textContent()}`); })]);
   return page;
 }

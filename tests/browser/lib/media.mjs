@@ -20,9 +20,15 @@ export function tone(path, hz, seconds = 30) {
   writeFileSync(path, b);
 }
 
-export async function joinAudio(page) {
+// Listening asks for no microphone; openMic opens it at once, as a speaker
+// would before the floor is given (the server drops what it sends until then).
+export async function joinAudio(page, { openMic = false } = {}) {
   await page.getByTestId('audio-join').click();
   await page.waitForFunction(() => window.rostrumAudio.connected(), null, { timeout: 20000 });
+  if (openMic) {
+    await page.evaluate(() => window.rostrumAudio.openMic());
+    await page.waitForFunction(() => window.rostrumAudio.hasMic(), null, { timeout: 5000 });
+  }
 }
 
 export async function request(page, type, fields = {}) {
