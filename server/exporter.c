@@ -9,12 +9,15 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PIPE_READ_MAX 65536      /* bytes taken from the pipe per turn of the client */
-#define PIPE_SIZE (256 * 1024)   /* asked of the kernel: fewer wake-ups per export */
+#define PIPE_READ_MAX 16384      /* bytes taken from the child per turn of the client: small
+				  * pieces keep each callback short, as lws' own file serving does */
+#define PIECE_CAP (LWS_PRE + 16 + PIPE_READ_MAX + 8) /* chunk header, data, CRLF, last chunk */
+#define PIPE_SIZE (256 * 1024)   /* the child's send buffer: fewer wake-ups per export */
 #define REAP_PERIOD_MS 100
 #define CHILD_NICE 5
 #define FRAME_HDR 4
@@ -33,7 +36,8 @@ struct export_job {
 	/* owned */
 	struct lws *pipe;             /* the read end in the loop, NULL once closed */
 	pid_t pid;                    /* the child, 0 once reaped or handed to the reaper */
-	uint8_t *out;                 /* payload bytes read and not yet written */
+	uint8_t *out;                 /* payload bytes read and not yet written (PIPE_READ_MAX) */
+	uint8_t *piece;               /* the chunk being written, with LWS_PRE headroom (PIECE_CAP) */
 	size_t out_len;
 	/* state */
 	enum job_state state;
@@ -155,7 +159,19 @@ static _Noreturn void child_main(pid_t parent, int wfd, const char *path, uint64
 		_exit(1);
 	}
 	uint8_t end[FRAME_HDR] = { 0 };
-	_exit(write_all(fd, end, sizeof end) ? 1 : 0);
+	if (write_all(fd, end, sizeof end))
+		_exit(1);
+	/*
+	 * Stay until the server has read everything: the end of the stream is
+	 * our shutdown, and exiting now would close the socket altogether,
+	 * which lws sees as a hang-up and may act on before the last bytes
+	 * are read while the server holds back reading for a slow client.
+	 */
+	shutdown(fd, SHUT_WR);
+	char c;
+	while (read(fd, &c, 1) > 0)
+		;
+	_exit(0);
 }
 
 /* ---- children ----------------------------------------------------------------------- */
@@ -212,6 +228,7 @@ static void job_free_if_done(export_job *j)
 	child_release(j->e, j, true);
 	lws_dll2_remove(&j->node);
 	free(j->out);
+	free(j->piece);
 	free(j);
 }
 
@@ -233,9 +250,10 @@ static void job_start(export_job *j)
 	recorder_room_info(e->rec, j->req.room, &info);
 	recorder_journal_path(recorder_data_dir(e->rec), j->req.room, path, sizeof path);
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return job_reply(j, 503, "the server cannot start an export now\n");
-	fcntl(p[0], F_SETPIPE_SZ, PIPE_SIZE);
+	int sz = PIPE_SIZE;
+	setsockopt(p[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
@@ -318,6 +336,7 @@ void exporter_destroy(exporter *e)
 			waitpid(j->pid, NULL, 0);
 		lws_dll2_remove(&j->node);
 		free(j->out);
+		free(j->piece);
 		free(j);
 	} lws_end_foreach_dll_safe(d, d1);
 	for (size_t i = 0; i < e->n_zombies; i++)
@@ -380,6 +399,10 @@ static int send_headers(export_job *j, int status, const char *ctype, size_t len
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end))
 		return -1;
+	/* One answer per API connection (net.c): the client asks again on a new one. */
+	if (!is_h2(wsi) && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+						      (const unsigned char *)"close", 5, &p, end))
+		return -1;
 	if (chunked && !is_h2(wsi) &&
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
 					 (const unsigned char *)"chunked", 7, &p, end))
@@ -395,16 +418,15 @@ static int send_headers(export_job *j, int status, const char *ctype, size_t len
 	return 0;
 }
 
-/* The transaction is over: the job lets go of it; keep-alive goes on when lws agrees. */
+/* The answer is written: the job lets go of the transaction (the caller closes it). */
 static int complete(export_job **job)
 {
 	export_job *j = *job;
-	struct lws *wsi = j->http;
 	*job = NULL;
 	j->http = NULL;
 	j->finished = true;
 	job_free_if_done(j);
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return 1;
 }
 
 /* A short answer with a length, once (503 busy, 500 when the child failed at once). */
@@ -428,8 +450,9 @@ static int write_reply(export_job **job)
 /* One piece of the body: a chunk of the chunked coding on HTTP/1.1, as is on HTTP/2. */
 static int write_piece(export_job *j, const uint8_t *data, size_t len, bool last)
 {
-	size_t cap = LWS_PRE + 16 + len + 8;
-	unsigned char *buf = rs_malloc(cap), *p = buf + LWS_PRE;
+	if (!j->piece)
+		j->piece = rs_malloc(PIECE_CAP);
+	unsigned char *p = j->piece + LWS_PRE;
 	size_t n = 0;
 	bool h2 = is_h2(j->http);
 	if (!h2 && len)
@@ -446,7 +469,6 @@ static int write_piece(export_job *j, const uint8_t *data, size_t len, bool last
 		n += 5;
 	}
 	int w = lws_write(j->http, p, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-	free(buf);
 	return w < (int)n ? -1 : 0;
 }
 

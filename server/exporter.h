@@ -69,8 +69,10 @@ void exporter_destroy(exporter *e);
 RS_MUST_CHECK int exporter_begin(exporter *e, struct lws *wsi, const struct api_export *req,
 				 export_job **job);
 /*
- * The HTTP wsi of *job is writable. Returns 0, or -1 to close the
- * connection; sets *job to NULL once the response is complete.
+ * The HTTP wsi of *job is writable. Returns 0, -1 to close the connection
+ * now, or 1 once the response is completely written (*job is then NULL; the
+ * answer said `Connection: close`, so the caller closes the connection once
+ * lws has sent it).
  */
 RS_MUST_CHECK int exporter_writable(exporter *e, export_job **job);
 /* The HTTP transaction of job went away: its child is killed, its pipe closed. */

@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 build="gcc meson ninja-build pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libssl-dev
 	libsrtp2-dev libopus-dev libogg-dev"
 test="python3 python3-websockets python3-pytest python3-webvtt python3-jsonschema
-	chromium opus-tools sox iproute2 util-linux openssl ca-certificates"
+	chromium opus-tools sox iproute2 util-linux openssl ca-certificates
+	clang libclang-rt-14-dev"
 apt-get update -q
 # shellcheck disable=SC2086 # the lists are meant to split into words
 if [ "${1:-}" = test ]; then

@@ -496,6 +496,20 @@ static int http_body_done(struct net *n, struct lws *wsi)
 	return http_dispatch(n, wsi, tx, "POST");
 }
 
+/* An export's piece; once it is complete, the connection closes as after any API answer. */
+static int http_export_writable(struct net *n, struct lws *wsi, struct http_tx *tx)
+{
+	int r = exporter_writable(n->exp, &tx->job);
+	if (r <= 0)
+		return r;
+	tx->done = true;
+	if (!lws_partial_buffered(wsi))
+		return -1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, HTTP_SEND_TIMEOUT_S);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len)
 {
@@ -508,12 +522,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_body_done(n, wsi);
-	case LWS_CALLBACK_HTTP_WRITEABLE: { /* lws has sent what it kept of an answer */
-		struct http_tx *tx = http_tx_of(wsi, false);
-		if (tx && tx->job) /* an export streams a chunk per callback */
-			return exporter_writable(n->exp, &tx->job);
-		return tx && tx->done ? -1 : 0;
-	}
+	case LWS_CALLBACK_HTTP_WRITEABLE: /* an export's next piece, or lws has sent what it kept */
+		if (http_tx_of(wsi, false) && http_tx_of(wsi, false)->job)
+			return http_export_writable(n, wsi, http_tx_of(wsi, false));
+		return http_tx_of(wsi, false) && http_tx_of(wsi, false)->done ? -1 : 0;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		if (http_tx_of(wsi, false))
 			return -1; /* a recording download: one answer per connection, as the API */

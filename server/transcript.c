@@ -368,7 +368,8 @@ static void tx_finish_load(transcript *x)
 		x->items[k++] = x->items[i];
 	}
 	x->n = k;
-	qsort(x->items, x->n, sizeof *x->items, item_cmp);
+	if (x->n)
+		qsort(x->items, x->n, sizeof *x->items, item_cmp);
 	x->origin = find_origin(x);
 }
 

@@ -395,6 +395,42 @@ static int test_random(void)
 	return 0;
 }
 
+/*
+ * journal_next() over the same images, fed as a reader would: every record
+ * of a whole image is OK with its frame, every prefix that cuts a record is
+ * TORN with the frame it claims (once the length is in), and a flipped
+ * payload bit is CORRUPT.
+ */
+static int test_incremental(void)
+{
+	static const size_t sizes[] = { 1, 7, 100, 4096, 65536, 3 };
+	struct image im;
+	image_build(&im, sizes, 6);
+	CHECK(journal_check_header(im.buf) == JOURNAL_OK);
+	size_t off = JOURNAL_HEADER_LEN;
+	for (size_t i = 0; i < im.n; i++) {
+		size_t frame = 0;
+		CHECK(journal_next(im.buf + off, im.len - off, &frame) == JOURNAL_OK);
+		CHECK(off + frame == im.ends[i]);
+		for (size_t cut = 0; cut < frame; cut += 1 + cut / 3) {
+			size_t f2 = 1;
+			CHECK(journal_next(im.buf + off, cut, &f2) == JOURNAL_TORN);
+			CHECK(cut < JOURNAL_FRAME_OVERHEAD ? f2 == 0 : f2 == frame);
+		}
+		off += frame;
+	}
+	CHECK(off == im.len);
+	im.buf[JOURNAL_HEADER_LEN + JOURNAL_FRAME_OVERHEAD] ^= 1;
+	size_t frame;
+	CHECK(journal_next(im.buf + JOURNAL_HEADER_LEN, im.len, &frame) == JOURNAL_CORRUPT);
+	memset(im.buf + JOURNAL_HEADER_LEN, 0, 4); /* zero length */
+	CHECK(journal_next(im.buf + JOURNAL_HEADER_LEN, im.len, &frame) == JOURNAL_CORRUPT);
+	im.buf[9] ^= 1;
+	CHECK(journal_check_header(im.buf) == JOURNAL_EBADHDR);
+	free(im.buf);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -408,6 +444,7 @@ static const struct {
 	{ "odd_tails", test_odd_tails },
 	{ "max_record", test_max_record },
 	{ "stop", test_stop },
+	{ "incremental", test_incremental },
 	{ "strerror", test_strerror },
 	{ "random", test_random },
 };

@@ -553,12 +553,138 @@ static void test_edges(void)
 		  "the language selection is not a language tag or '*'");
 }
 
+/*
+ * Open lines of captioning software: the last caption_open of a captioner
+ * with nothing after it from the same captioner is shown, without speaker,
+ * marked open in JSON; a grown line shows once; a completed or erased one
+ * not at all.
+ */
+static void test_open_lines(void)
+{
+	json_t *recs = json_pack(
+		"[{s:s, s:I, s:s, s:s},"
+		" {s:s, s:I, s:s, s:s, s:s},"
+		" {s:s, s:I, s:s, s:s, s:s},"
+		" {s:s, s:I, s:s, s:s, s:s},"
+		" {s:s, s:I, s:s, s:s, s:s},"
+		" {s:s, s:I, s:s, s:s, s:s},"
+		" {s:s, s:I, s:s, s:s, s:s},"
+		" {s:s, s:I, s:s, s:s}]",
+		"kind", "session", "t", (json_int_t)T0, "room", "r", "title", "Open lines",
+		"kind", "caption_open", "t", (json_int_t)T0 + 1000, "captioner_id", "t:A", "text",
+		"Good", "lang", "en",
+		"kind", "caption_open", "t", (json_int_t)T0 + 2000, "captioner_id", "t:A", "text",
+		"Good morning to all", "lang", "en",
+		"kind", "caption_open", "t", (json_int_t)T0 + 2500, "captioner_id", "t:B", "text",
+		"Completed later", "lang", "en",
+		"kind", "caption", "t", (json_int_t)T0 + 3000, "captioner_id", "t:B", "text",
+		"Completed later.", "lang", "en",
+		"kind", "caption_open", "t", (json_int_t)T0 + 3500, "captioner_id", "t:C", "text",
+		"typo", "lang", "en",
+		"kind", "caption_open", "t", (json_int_t)T0 + 3600, "captioner_id", "t:C", "text",
+		"", "lang", "en",
+		"kind", "caption_open", "t", (json_int_t)T0 + 3700, "text", "nobody's", "lang", "en");
+	char *out;
+	struct transcript_stats st;
+	CHECK(transcript_export(recs, TRANSCRIPT_TXT, NULL, &out, NULL, &st) == TRANSCRIPT_OK);
+	CHECK(st.captions == 2);
+	CHECK(strstr(out, "[00:00:02] Good morning to all Completed later.") != NULL);
+	CHECK(count(out, "Good") == 1 && strstr(out, "typo") == NULL);
+	CHECK(strstr(out, "nobody") == NULL && strstr(out, "Completed later\n") == NULL);
+	free(out);
+	CHECK(transcript_export(recs, TRANSCRIPT_SRT, NULL, &out, NULL, NULL) == TRANSCRIPT_OK);
+	CHECK(strstr(out, "1\n00:00:02,000 --> 00:00:03,000\nGood morning to all\n") != NULL);
+	free(out);
+	CHECK(transcript_export(recs, TRANSCRIPT_JSON, NULL, &out, NULL, NULL) == TRANSCRIPT_OK);
+	json_t *doc = json_loads(out, 0, NULL);
+	json_t *caps = json_object_get(doc, "captions");
+	CHECK(json_array_size(caps) == 2);
+	json_t *open = json_array_get(caps, 0);
+	CHECK(json_is_true(json_object_get(open, "open")));
+	CHECK(json_is_null(json_object_get(open, "speaker")));
+	CHECK(json_object_get(json_array_get(caps, 1), "open") == NULL);
+	json_decref(doc);
+	free(out);
+	json_decref(recs);
+}
+
+struct pieces {
+	struct rs_buf all;
+	size_t n, max, stop_after;
+};
+
+static int piece_sink(void *ctx, const char *bytes, size_t len)
+{
+	struct pieces *p = ctx;
+	CHECK(len > 0);
+	rs_buf_append(&p->all, bytes, len);
+	p->n++;
+	if (len > p->max)
+		p->max = len;
+	return p->stop_after && p->n >= p->stop_after;
+}
+
+/*
+ * The two-pass API, fed record texts as the journal holds them: the output
+ * comes in pieces of about TRANSCRIPT_CHUNK bytes, the same bytes as the
+ * whole export, and a sink that stops ends the rendering with an error.
+ */
+static void test_streaming(const struct journal *j)
+{
+	static const enum transcript_format fmts[] = { TRANSCRIPT_VTT, TRANSCRIPT_SRT,
+						       TRANSCRIPT_TXT, TRANSCRIPT_JSON };
+	json_t *big = json_array();
+	for (int rep = 0; rep < 40; rep++)
+		json_array_extend(big, j->records);
+	for (size_t f = 0; f < RS_ARRAY_LEN(fmts); f++) {
+		char *whole;
+		size_t whole_len;
+		CHECK(transcript_export(big, fmts[f], NULL, &whole, &whole_len, NULL) == TRANSCRIPT_OK);
+		transcript *t;
+		CHECK(transcript_create(fmts[f], NULL, &t) == TRANSCRIPT_OK);
+		for (size_t i = 0; i < json_array_size(big); i++) {
+			char *text = json_dumps(json_array_get(big, i), JSON_COMPACT);
+			if (text)
+				transcript_add(t, text, strlen(text));
+			else
+				transcript_add(t, "[1,", 3); /* not an object: counted, as a journal's would be */
+			free(text);
+		}
+		transcript_add(t, "{\"kind\":", 8);
+		struct pieces p = { 0 };
+		struct transcript_stats st;
+		CHECK(transcript_render(t, piece_sink, &p, &st) == TRANSCRIPT_OK);
+		transcript_destroy(t);
+		CHECK(p.all.len == whole_len && memcmp(p.all.p, whole, whole_len) == 0);
+		CHECK(whole_len < 3 * TRANSCRIPT_CHUNK || p.n > whole_len / (2 * TRANSCRIPT_CHUNK));
+		CHECK(p.max < TRANSCRIPT_CHUNK + 16384);
+		free(p.all.p);
+		free(whole);
+
+		CHECK(transcript_create(fmts[f], NULL, &t) == TRANSCRIPT_OK);
+		for (size_t i = 0; i < json_array_size(big); i++)
+			transcript_add_json(t, json_array_get(big, i));
+		struct pieces stop = { .stop_after = 1 };
+		int rc = transcript_render(t, piece_sink, &stop, NULL);
+		CHECK(rc == TRANSCRIPT_E_SINK || whole_len <= TRANSCRIPT_CHUNK);
+		CHECK(stop.n == 1);
+		transcript_destroy(t);
+		free(stop.all.p);
+	}
+	json_decref(big);
+	transcript *t;
+	CHECK(transcript_create((enum transcript_format)7, NULL, &t) == TRANSCRIPT_E_FORMAT && !t);
+	struct transcript_opts o = { .lang = "e n" };
+	CHECK(transcript_create(TRANSCRIPT_TXT, &o, &t) == TRANSCRIPT_E_LANG && !t);
+}
+
 int main(void)
 {
 	load_people();
 	load_sentences();
 	test_data();
 	test_edges();
+	test_open_lines();
 	if (n_people > 0 && n_sentences > 0) {
 		struct journal j;
 		build_journal(&j);
@@ -566,6 +692,7 @@ int main(void)
 		test_srt(&j);
 		test_txt(&j);
 		test_json(&j);
+		test_streaming(&j);
 		json_decref(j.records);
 	}
 	for (int i = 0; i < n_sentences; i++)
