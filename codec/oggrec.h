@@ -1,6 +1,8 @@
 /*
- * oggrec: a room's audio recording as an Ogg Opus file (RFC 7845), encoded
- * with libopusenc.
+ * oggrec: a room's audio recording as an Ogg Opus file (RFC 7845), muxed
+ * with libogg. The forwarded Opus packets go into the file as they are (no
+ * decoding, no encoding); only PCM (the mixer's output) is encoded, and
+ * silence is a prepared CELT silence frame copied per 20 ms.
  *
  * The file's timeline is wall time: sample 0 is start_ms, and a gap in what
  * is given (nobody speaking, a lost packet) is filled with silence when the
@@ -37,14 +39,14 @@ struct oggrec_sink {
 
 enum oggrec_err {
 	OGGREC_OK = 0,
-	OGGREC_E_CODEC = -1,    /* libopus or libopusenc refused */
-	OGGREC_E_PACKET = -2,   /* an Opus packet that does not decode (skipped; silence instead) */
+	OGGREC_E_CODEC = -1,    /* libopus refused */
+	OGGREC_E_PACKET = -2,   /* not a valid Opus packet (skipped; silence instead) */
 	OGGREC_E_DONE = -3,     /* the encoder refused earlier: nothing more is written */
 };
 
 /*
  * A recording that starts at wall time start_ms (the clock of the transcript's
- * timestamps). The headers go to the sink at once. NULL when libopusenc refuses.
+ * timestamps). The headers go to the sink at once. NULL when libopus refuses.
  */
 oggrec *oggrec_create(const struct oggrec_sink *sink, int64_t start_ms, const char *room,
 		      const char *title);
@@ -54,19 +56,19 @@ oggrec *oggrec_create(const struct oggrec_sink *sink, int64_t start_ms, const ch
  * of more than 60 ms (less is network jitter: the audio is appended as it
  * is); audio that arrives early is appended too, the file never goes back.
  * After OGGREC_E_CODEC every call returns OGGREC_E_DONE.
- * With n = 0 (pcm may be NULL) it only fills silence up to now_ms. Filling
- * costs CPU on the caller's thread, roughly 5 ms per second of gap at the
- * cheap setting used for gaps over half a second: an owner that does not want one
- * long stall when a room speaks again after a long silence (and wants pages
- * to keep reaching the disk meanwhile) calls this once a second.
+ * With n = 0 (pcm may be NULL) it only fills silence up to now_ms (down to a
+ * whole 2.5 ms). Filling costs a copy per 20 ms; an owner that wants pages
+ * to keep reaching the disk while the room is quiet calls this once a
+ * second.
  */
 RS_MUST_CHECK int oggrec_pcm(oggrec *r, int64_t now_ms, const float *pcm, size_t n);
 /*
  * An Opus packet of the room's forwarded stream, seq its RTP sequence
- * number: decoded by the recording's own decoder (up to three missing seqs
- * are concealed, a longer gap is left to the silence fill; a late or
- * repeated one is skipped and OGGREC_OK), then as oggrec_pcm(). A packet
- * that does not decode gives OGGREC_E_PACKET and writes nothing of its own.
+ * number, muxed as it is (up to three missing seqs become zero-length
+ * frames a player conceals, a longer gap is left to the silence fill; a
+ * late or repeated one is skipped and OGGREC_OK), placed on the timeline as
+ * oggrec_pcm() places PCM. A packet that is not valid Opus (RFC 6716
+ * section 3) gives OGGREC_E_PACKET and writes nothing of its own.
  */
 RS_MUST_CHECK int oggrec_opus(oggrec *r, int64_t now_ms, uint16_t seq, const uint8_t *pkt,
 			      size_t len);

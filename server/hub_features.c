@@ -94,7 +94,7 @@ const struct hub_feature hub_caption_feature = {
 
 static void media_init(hub *h)
 {
-	h->talk_due = INT64_MAX;
+	hub_media_init(h);
 	h->cert = srtpx_init() == SRTPX_OK ? dtls_cert_generate() : NULL;
 	h->dtls = h->cert ? dtls_ctx_create(h->cert, NULL) : NULL;
 	if (!h->dtls)
@@ -103,8 +103,7 @@ static void media_init(hub *h)
 
 static void media_fini(hub *h)
 {
-	free(h->media);
-	h->media = NULL;
+	hub_media_free(h);
 	dtls_ctx_free(h->dtls);
 	dtls_cert_free(h->cert);
 }
@@ -135,9 +134,10 @@ static void media_detached(hub *h, struct hroom *hr, struct room_member *m, hub_
 }
 
 /*
- * The transports' timers and the rooms' mixers. hub_media_deadline() walks
- * the audio connections and this the rooms: both go when the media router
- * keeps its own deadlines.
+ * The transports' timers (one heap: hub_media_deadline() is its first
+ * entry) and the rooms' mixers, talking checks and silence fills, which a
+ * datagram can move earlier outside any request: this still walks the
+ * rooms for those.
  */
 static int64_t media_deadline(const hub *h)
 {
@@ -165,7 +165,7 @@ static void media_health(const hub *h, json_t *o)
 	hub_mix_count(h, &mixing, &recording);
 	json_object_set_new(o, "audio", json_pack("{s:i, s:i, s:I, s:I, s:I}", "udp_port",
 						  h->media_port, "tcp_port", h->media_tcp_port,
-						  "connections", (json_int_t)h->n_media, "mixing",
+						  "connections", (json_int_t)hub_media_count(h), "mixing",
 						  (json_int_t)mixing, "recording",
 						  (json_int_t)recording));
 }

@@ -75,6 +75,8 @@ static void deliver(hub *h, struct hroom *hr, json_t *outbox, int64_t now)
 		}
 		rs_msg_unref(m);
 	}
+	if (json_array_size(outbox))
+		hub_media_floor_changed(h, hr, now);
 }
 
 int hub_floor_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_t now,

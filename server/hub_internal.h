@@ -55,11 +55,7 @@ struct hub_conn {
 	json_t *pending[HUB_PENDING_MAX]; /* ids of requests answered once durable, FIFO */
 	int pending_head, pending_len;
 	void *slot[HUB_FEATURE_MAX];  /* each feature's state for the connection, by feature id */
-	/* media (hub_media.c, hub_mix.c) */
-	transport *tp;                /* owned: the audio connection, or NULL */
-	int64_t talk_ms;              /* last packet with voice in it */
-	int64_t heard_ms;             /* last packet let through the floor gate */
-	bool talking;                 /* as last announced */
+	struct media_member *media;   /* owned by hub_media: the audio connection, or NULL */
 	char token_id[TOKEN_ID_LEN + 1]; /* the join token's id, "" without one (revocation) */
 };
 
@@ -82,12 +78,10 @@ struct hub {
 	/* media (hub_media.c, hub_mix.c, created by its entry in hub_features.c) */
 	dtls_cert *cert;              /* owned: our DTLS certificate */
 	dtls_ctx *dtls;               /* owned */
-	hub_conn **media;             /* borrowed: connections with a transport */
-	size_t n_media, cap_media;
+	struct hub_media_state *media; /* owned by hub_media */
 	int media_port;               /* the UDP port candidates announce */
 	int media_tcp_port;           /* the passive ICE-TCP port, 0 when none is open */
 	int64_t media_now;            /* the time of the datagram being handled */
-	int64_t talk_due;             /* next talking-indicator check, INT64_MAX when nobody talks */
 	struct hub_resume *resume;    /* owned: resumption and restart (hub_resume.c) */
 };
 
@@ -226,24 +220,26 @@ int hub_media_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_
 void hub_media_drop(hub *h, hub_conn *c);
 int64_t hub_media_deadline(const hub *h);
 void hub_media_tick(hub *h, int64_t now);
+/* The hub's audio state, made at hub_create and freed at hub_destroy. */
+void hub_media_init(hub *h);
+void hub_media_free(hub *h);
+/* Connections with an audio transport (health). */
+size_t hub_media_count(const hub *h);
+/*
+ * The room's floor changed (a grant, a revoke, a mute, a release): each
+ * producer whose gate flips is paused or resumed once, and its browser told
+ * (audio.send). Checks only the producers that are heard, the floor's
+ * holders and the moderators, never the whole room.
+ */
+void hub_media_floor_changed(hub *h, struct hroom *hr, int64_t now);
 
 /* Mixing and recording (hub_mix.c). */
 struct room_audio;
 void hub_mix_room_init(struct hroom *hr, json_t *policy);
 /* Finishes the room's recording (at the end of what it holds) and frees its audio state. */
 void hub_mix_room_free(hub *h, struct hroom *hr);
-/*
- * A packet from c that passed the floor gate: true to forward it (one
- * speaker), false when the mixer took it or it is not to be heard.
- */
-bool hub_mix_admit(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh,
-		   int64_t now);
-/* A forwarded packet after rewriting (pkt carries the room stream's sequence number). */
-void hub_mix_forwarded(hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh, int64_t now);
 /* c's audio connection is up (an automatic recording starts with the first). */
 void hub_mix_connected(hub *h, hub_conn *c, int64_t now);
-/* c's audio connection is going away. */
-void hub_mix_drop(hub_conn *c);
 /* The last member left: the session, and its automatic recording, ends. */
 void hub_mix_room_empty(hub *h, struct hroom *hr, int64_t now);
 int64_t hub_mix_deadline(const struct hroom *hr);

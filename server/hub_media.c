@@ -1,47 +1,177 @@
 /*
  * hub_media: audio in the hub. Each participant who joins audio gets a
- * transport (ICE-lite + DTLS + SRTP); the floor decides whose packets enter
- * the room; the room's one rewritten stream goes to every other listener,
- * encrypted once per listener — the only per-listener work on the hot path.
+ * transport (ICE-lite + DTLS + SRTP), a producer in the room's floor
+ * channel (paused unless the floor or a moderator's role lets them be
+ * heard) and, once connected, a consumer of that channel. The router
+ * (media/router.c) forwards; this file finds each datagram's transport by
+ * hash, keeps the transports' timers in one heap and flips the gate when
+ * the floor changes.
  */
 #include "floor.h"
-#include "hub_internal.h"
-#include "metrics.h"
+#include "hub_audio.h"
 
 #include <netinet/in.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TALK_LEVEL 60         /* RFC 6464 level (-dBov) louder than this counts as talking */
-#define TALK_HOLD_MS 600      /* a talker stays shown this long after their last loud packet */
-#define TALK_CHECK_MS 250     /* indicators go out at most this often */
 #define OUT_ROOM (1500 + SRTPX_TRAILER)
+/*
+ * A paused producer's packets are dropped before decryption, but libsrtp
+ * guesses each packet's index (RFC 3711 section 3.3.1) from the highest
+ * sequence number it has seen: after 2^15 unseen packets it would guess
+ * wrong and refuse everything after a resume. So a sender that keeps
+ * sending while paused has one packet decrypted (and discarded) whenever
+ * its sequence numbers ran this far past the last one decrypted.
+ */
+#define PAUSED_SEQ_SPAN 0x4000
 
-/* ---- transports ---------------------------------------------------------------- */
+/* ---- state ---------------------------------------------------------------------- */
 
-static void media_add(hub *h, hub_conn *c)
+static const char *const drop_names[] = { "none", "garbage", "stun", "dtls", "srtp", "rtp" };
+
+void hub_media_init(hub *h)
 {
-	if (h->n_media == h->cap_media) {
-		h->cap_media = h->cap_media ? h->cap_media * 2 : 16;
-		h->media = rs_realloc(h->media, h->cap_media * sizeof *h->media);
+	struct hub_media_state *s = rs_calloc(1, sizeof *s);
+	uint64_t seed = 0;
+	/* A secret seed: remote addresses cannot be chosen to land in one bucket. */
+	if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
+		seed = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL;
+	s->routes = ice_server_create(seed);
+	s->timers = deadline_heap_create();
+	s->in = metrics_counter_get("rostrum_media_packets_in_total");
+	s->out = metrics_counter_get("rostrum_media_packets_out_total");
+	s->unknown = metrics_counter_get("rostrum_media_dropped_total{reason=\"unknown_source\"}");
+	s->paused = metrics_counter_get("rostrum_media_dropped_total{reason=\"paused\"}");
+	s->connected = metrics_counter_get("rostrum_media_connected_total");
+	s->state_changes = metrics_counter_get("rostrum_media_state_changes_total");
+	for (size_t i = 1; i < RS_ARRAY_LEN(drop_names); i++) {
+		char series[96];
+		snprintf(series, sizeof series, "rostrum_media_dropped_total{reason=\"%s\"}",
+			 drop_names[i]);
+		s->drop[i] = metrics_counter_get(series);
 	}
-	h->media[h->n_media++] = c;
+	s->mix_full = metrics_counter_get("rostrum_media_dropped_total{reason=\"mix_full\"}");
+	s->mix_refused = metrics_counter_get("rostrum_mix_packets_refused_total");
+	s->rec_errors = metrics_counter_get("rostrum_recording_errors_total");
+	s->rec_dropped = metrics_counter_get("rostrum_recording_pages_dropped_total");
+	h->media = s;
+}
+
+void hub_media_free(hub *h)
+{
+	if (!h->media)
+		return;
+	ice_server_destroy(h->media->routes);
+	deadline_heap_destroy(h->media->timers);
+	free(h->media);
+	h->media = NULL;
+}
+
+size_t hub_media_count(const hub *h)
+{
+	return h->media->n_members;
+}
+
+/* Keeps m's node in the timer heap at its transport's next deadline. */
+static void reschedule(hub *h, struct media_member *m)
+{
+	int64_t due = transport_next_deadline(m->tp, 0);
+	if (due != m->due.due)
+		deadline_set(h->media->timers, &m->due, due);
+}
+
+/* ---- the gate ------------------------------------------------------------------- */
+
+static void send_active(hub *h, struct media_member *m, bool active)
+{
+	json_t *o = json_pack("{s:s, s:b}", "type", "audio.send", "active", active);
+	hub_send_json(h, m->c, o);
+}
+
+/* The producer's listener: a flip of the gate reaches the browser at once. */
+static void on_paused(void *ctx, media_producer *p, bool paused)
+{
+	struct media_member *m = media_producer_owner(p);
+	rs_log(RS_LOG_INFO, "room %s: participant %u %s", room_id(m->hr->room), m->pid,
+	       paused ? "paused" : "heard");
+	send_active(ctx, m, !paused);
+}
+
+/* Whether the floor lets m be heard now (and whether it holds the floor). */
+static bool may_speak(struct media_member *m)
+{
+	struct room_member *rm = m->c->member;
+	floor_actor a = { .pid = rm->pid, .role = rm->role, .attrs = &rm->attrs };
+	struct floor_req_view v;
+	m->granted = floor_find_live(m->hr->floor, m->pid, &v) && v.state == FLOOR_GRANTED;
+	return floor_may_speak(m->hr->floor, &a);
+}
+
+/* Collects m once into the candidates (the list is small: speakers and moderators). */
+static void add_candidate(struct media_member ***list, size_t *n, size_t *cap,
+			  struct media_member *m)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*list)[i] == m)
+			return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*list = rs_realloc(*list, *cap * sizeof **list);
+	}
+	(*list)[(*n)++] = m;
+}
+
+void hub_media_floor_changed(hub *h, struct hroom *hr, int64_t now)
+{
+	(void)h;
+	(void)now;
+	media_channel *ch = hub_mix_floor(hr);
+	struct media_member **cand = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < media_channel_n_active(ch); i++)
+		add_candidate(&cand, &n, &cap, media_producer_owner(media_channel_active_at(ch, i)));
+	for (size_t i = 0; i < hub_mix_n_moderators(hr); i++)
+		add_candidate(&cand, &n, &cap, hub_mix_moderator_at(hr, i));
+	struct floor_req_view v;
+	for (size_t i = 0; floor_at(hr->floor, FLOOR_GRANTED, i, &v); i++) {
+		struct room_member *rm = room_find(hr->room, v.pid);
+		hub_conn *c = rm ? rm->conn : NULL;
+		if (c && c->media)
+			add_candidate(&cand, &n, &cap, c->media);
+	}
+	for (size_t i = 0; i < n; i++)
+		media_producer_set_paused(cand[i]->prod, !may_speak(cand[i]));
+	free(cand);
+}
+
+/* ---- transports ----------------------------------------------------------------- */
+
+static void forget_tuples(hub *h, struct media_member *m)
+{
+	const struct sockaddr_storage *t;
+	size_t n = transport_tuples(m->tp, &t);
+	for (size_t i = 0; i < n; i++)
+		ice_server_unbind(h->media->routes, (const struct sockaddr *)&t[i], m);
+	ice_server_remove_ufrag(h->media->routes, transport_ufrag(m->tp), m);
 }
 
 void hub_media_drop(hub *h, hub_conn *c)
 {
-	if (!c->tp)
+	struct media_member *m = c->media;
+	if (!m)
 		return;
-	for (size_t i = 0; i < h->n_media; i++)
-		if (h->media[i] == c) {
-			h->media[i] = h->media[--h->n_media];
-			break;
-		}
-	hub_mix_drop(c);
-	transport_free(c->tp);
-	c->tp = NULL;
-	c->talking = false;
+	if (m->moderator)
+		hub_mix_moderator_remove(m->hr, m);
+	media_consumer_destroy(m->cons);
+	media_producer_destroy(m->prod); /* the observers let go of it (mixer, forwarding) */
+	forget_tuples(h, m);
+	deadline_set(h->media->timers, &m->due, DEADLINE_NEVER);
+	transport_free(m->tp);
+	free(m);
+	c->media = NULL;
+	h->media->n_members--;
 }
 
 static void tp_send(void *ctx, const struct sockaddr *to, socklen_t tl, const uint8_t *b, size_t n)
@@ -51,16 +181,35 @@ static void tp_send(void *ctx, const struct sockaddr *to, socklen_t tl, const ui
 		h->io.send_udp(h->io.ctx, to, tl, b, n);
 }
 
+/* A consumer backed by a local transport: one copy, SRTP, one datagram. */
+static void consumer_send(void *ctx, const uint8_t *pkt, size_t len, int64_t now)
+{
+	struct media_member *m = ctx;
+	uint8_t out[OUT_ROOM];
+	if (len > 1500)
+		return;
+	memcpy(out, pkt, len);
+	out[1] = (uint8_t)((out[1] & 0x80) | (transport_opus_pt(m->tp) & 0x7f));
+	if (transport_send_rtp(m->tp, now, out, len, sizeof out) == 0)
+		metrics_inc(m->hr->hub->media->out, 1);
+}
+
+static const struct media_consumer_iface local_consumer = { consumer_send };
+
 static void tp_state(void *ctx, transport *t, enum transport_state s)
 {
 	hub *h = ctx;
-	hub_conn *c = transport_owner(t);
-	if (s == TRANSPORT_CONNECTED)
-		hub_mix_connected(h, c, h->media_now);
-	metrics_add(s == TRANSPORT_CONNECTED ? "rostrum_media_connected_total"
-		    : "rostrum_media_state_changes_total", 1);
-	if (s == TRANSPORT_FAILED && c->member)
-		rs_log(RS_LOG_INFO, "audio of participant %u failed", c->member->pid);
+	struct media_member *m = transport_owner(t);
+	metrics_inc(s == TRANSPORT_CONNECTED ? h->media->connected : h->media->state_changes, 1);
+	if (s == TRANSPORT_CONNECTED && !m->cons) {
+		m->cons = media_consumer_create(hub_mix_floor(m->hr), m->pid, &local_consumer, m);
+		hub_mix_connected(h, m->c, h->media_now);
+	}
+	if (s == TRANSPORT_FAILED) {
+		media_consumer_destroy(m->cons); /* nothing more goes to a dead peer */
+		m->cons = NULL;
+		rs_log(RS_LOG_INFO, "audio of participant %u failed", m->pid);
+	}
 }
 
 static bool tp_mapped(void *ctx, const struct sockaddr *from, socklen_t from_len,
@@ -70,54 +219,27 @@ static bool tp_mapped(void *ctx, const struct sockaddr *from, socklen_t from_len
 	return h->io.media_peer && h->io.media_peer(h->io.ctx, from, from_len, out);
 }
 
-/* Sends the room's rewritten packet to every other connected listener. */
-static void fan_out(hub *h, hub_conn *from, uint8_t *pkt, size_t len)
+/* The address table follows the tuples the transport accepts. */
+static void tp_tuple(void *ctx, transport *t, const struct sockaddr *addr, bool added)
 {
-	uint8_t out[OUT_ROOM];
-	if (len > sizeof out - SRTPX_TRAILER) /* the media port reads datagrams of up to 2 KB */
-		return;
-	for (size_t i = 0; i < h->n_media; i++) {
-		hub_conn *c = h->media[i];
-		if (c == from || c->hr != from->hr || transport_state(c->tp) != TRANSPORT_CONNECTED)
-			continue;
-		memcpy(out, pkt, len);
-		if (transport_send_rtp(c->tp, h->media_now, out, len, sizeof out) == 0)
-			metrics_add("rostrum_media_packets_out_total", 1);
-	}
+	hub *h = ctx;
+	if (added)
+		ice_server_bind(h->media->routes, addr, transport_owner(t));
+	else
+		ice_server_unbind(h->media->routes, addr, transport_owner(t));
 }
 
-static void note_talking(hub *h, hub_conn *c, const struct rtp_hdr *rh, int64_t now)
-{
-	if (rh->audio_level < 0 || rh->audio_level > TALK_LEVEL)
-		return;
-	c->talk_ms = now;
-	if (!c->talking && h->talk_due == INT64_MAX)
-		h->talk_due = now; /* announce a new talker at the next pass */
-}
-
-/* Decrypted media from a participant: heard only while the floor allows it. */
+/* Decrypted media from a participant: the router decides who hears it. */
 static void tp_rtp(void *ctx, transport *t, uint8_t *pkt, size_t len, const struct rtp_hdr *rh)
 {
 	hub *h = ctx;
-	hub_conn *c = transport_owner(t);
-	if (!c->hr || !c->member)
-		return;
-	floor_actor a = { .pid = c->member->pid, .role = c->member->role, .attrs = &c->member->attrs };
-	if (!floor_may_speak(c->hr->floor, &a)) {
-		metrics_add("rostrum_media_dropped_total{reason=\"no_floor\"}", 1);
-		return;
-	}
-	int64_t now = h->media_now;
-	note_talking(h, c, rh, now);
-	if (!hub_mix_admit(h, c, pkt, rh, now))
-		return;
-	if (rtp_rewrite(&c->hr->rw, pkt, rh, now)) {
-		hub_mix_forwarded(c, pkt, rh, now);
-		fan_out(h, c, pkt, len);
-	}
+	struct media_member *m = transport_owner(t);
+	m->last_seq = rh->seq;
+	m->seq_known = true;
+	media_producer_receive(m->prod, pkt, len, rh, h->media_now);
 }
 
-/* ---- signaling --------------------------------------------------------------- */
+/* ---- signaling ------------------------------------------------------------------ */
 
 static const char *announce_ip(const hub *h)
 {
@@ -145,9 +267,11 @@ static int answer(hub *h, hub_conn *c, const struct sdp_offer *o, struct reply *
 		return hub_fail(rep, "audio_unavailable", "this server offers no audio candidate");
 	char cname[CNAME_CAP], *sdp = rs_malloc(8192);
 	room_cname(c->hr, cname);
-	struct sdp_answer a = { .ice_ufrag = transport_ufrag(c->tp), .ice_pwd = transport_pwd(c->tp),
+	transport *tp = c->media->tp;
+	struct sdp_answer a = { .ice_ufrag = transport_ufrag(tp), .ice_pwd = transport_pwd(tp),
 				.fingerprint = dtls_cert_fingerprint(h->cert),
-				.ssrc = c->hr->rw.out_ssrc, .cname = cname, .candidates = cand,
+				.ssrc = media_channel_stream(hub_mix_floor(c->hr))->out_ssrc,
+				.cname = cname, .candidates = cand,
 				.n_candidates = n_cand, .session_id = c->member->pid };
 	int n = sdp_build_answer(o, &a, sdp, 8192);
 	if (n < 0) {
@@ -157,6 +281,40 @@ static int answer(hub *h, hub_conn *c, const struct sdp_offer *o, struct reply *
 	rep->data = json_pack("{s:s, s:s}", "type", "answer", "sdp", sdp);
 	free(sdp);
 	return 0;
+}
+
+/* After the answer: the browser learns whether to send at all. */
+static void after_offer(hub *h, hub_conn *c, int64_t now)
+{
+	(void)now;
+	if (c->media)
+		send_active(h, c->media, !media_producer_paused(c->media->prod));
+}
+
+/* A member with a transport, a producer (gated now) and its routes; NULL on failure. */
+static struct media_member *member_create(hub *h, hub_conn *c, const struct sdp_offer *o)
+{
+	struct media_member *m = rs_calloc(1, sizeof *m);
+	m->c = c;
+	m->hr = c->hr;
+	m->pid = c->member->pid;
+	m->moderator = c->member->role == RS_ROLE_MODERATOR;
+	struct transport_listener l = { tp_send, tp_rtp, tp_state, h, tp_mapped, tp_tuple };
+	m->tp = transport_create(h->dtls, o, &l, m);
+	if (!m->tp || ice_server_add(h->media->routes, transport_ufrag(m->tp), m) != ICE_OK) {
+		transport_free(m->tp);
+		free(m);
+		return NULL;
+	}
+	deadline_node_init(&m->due, m);
+	/* Created in its gate's state: no flip, no message yet (after_offer tells the browser). */
+	struct media_producer_listener pl = { on_paused, h };
+	m->prod = media_producer_create(hub_mix_floor(c->hr), m->pid, !may_speak(m), &pl, m);
+	c->media = m;
+	if (m->moderator)
+		hub_mix_moderator_add(c->hr, m);
+	h->media->n_members++;
+	return m;
 }
 
 static int audio_offer(hub *h, hub_conn *c, json_t *req, struct reply *rep)
@@ -173,14 +331,13 @@ static int audio_offer(hub *h, hub_conn *c, json_t *req, struct reply *rep)
 	if (rc != SDP_OK)
 		return hub_fail(rep, "bad_sdp", "%s", sdp_strerror(rc));
 	hub_media_drop(h, c);
-	struct transport_listener l = { tp_send, tp_rtp, tp_state, h, tp_mapped };
-	c->tp = transport_create(h->dtls, &o, &l, c);
-	if (!c->tp)
+	struct media_member *m = member_create(h, c, &o);
+	if (!m)
 		return hub_fail(rep, "internal", "the audio connection could not be set up");
 	char cname[CNAME_CAP];
 	room_cname(c->hr, cname);
-	transport_set_sender(c->tp, c->hr->rw.out_ssrc, cname);
-	media_add(h, c);
+	transport_set_sender(m->tp, media_channel_stream(hub_mix_floor(c->hr))->out_ssrc, cname);
+	rep->after = after_offer;
 	return answer(h, c, &o, rep);
 }
 
@@ -198,46 +355,47 @@ int hub_media_request(hub *h, hub_conn *c, json_t *req, const char *type, int64_
 	return hub_fail(rep, "unknown_type", "unknown message type '%.64s'", type);
 }
 
-/* ---- datagrams ----------------------------------------------------------------- */
+/* ---- datagrams ------------------------------------------------------------------ */
 
-static hub_conn *by_address(hub *h, const struct sockaddr *from)
+/*
+ * RTP (not RTCP, RFC 5761 section 4) from a paused producer is dropped
+ * before decryption: nobody would hear it, and its sender has been told to
+ * stop. Only the cleartext header is read (the sequence number).
+ */
+static bool drop_paused(const struct media_member *m, const uint8_t *buf, size_t len)
 {
-	for (size_t i = 0; i < h->n_media; i++)
-		if (transport_validated(h->media[i]->tp, from))
-			return h->media[i];
-	return NULL;
+	if (len < RTP_HEADER_MIN || buf[0] < 128 || buf[0] > 191 || (buf[1] >= 192 && buf[1] <= 223))
+		return false;
+	if (!media_producer_paused(m->prod) || !m->seq_known)
+		return false;
+	uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
+	return (uint16_t)(seq - m->last_seq) < PAUSED_SEQ_SPAN;
 }
 
-static hub_conn *by_ufrag(hub *h, const uint8_t *buf, size_t len)
-{
-	struct stun_msg m;
-	char ufrag[64];
-	if (stun_parse(buf, len, &m) != STUN_OK || !ice_local_ufrag(&m, ufrag, sizeof ufrag))
-		return NULL;
-	for (size_t i = 0; i < h->n_media; i++)
-		if (strcmp(transport_ufrag(h->media[i]->tp), ufrag) == 0)
-			return h->media[i];
-	return NULL;
-}
-
-static const char *const drop_names[] = { "none", "garbage", "stun", "dtls", "srtp", "rtp" };
-
+/*
+ * One datagram on the media port: STUN goes by the ufrag its USERNAME
+ * names, everything else by its tuple — one hash lookup either way; an
+ * unknown source costs that lookup and a counter.
+ */
 void hub_media_input(hub *h, int64_t now, uint8_t *buf, size_t len, const struct sockaddr *from,
 		     socklen_t from_len)
 {
-	metrics_add("rostrum_media_packets_in_total", 1);
+	struct hub_media_state *s = h->media;
+	metrics_inc(s->in, 1);
 	h->media_now = now;
-	hub_conn *c = by_address(h, from);
-	if (!c && len && buf[0] <= 3)
-		c = by_ufrag(h, buf, len);
-	enum transport_drop d = c ? transport_input(c->tp, now, buf, len, from, from_len)
-				  : TRANSPORT_DROP_GARBAGE;
-	if (d != TRANSPORT_DROP_NONE) {
-		char series[96];
-		snprintf(series, sizeof series, "rostrum_media_dropped_total{reason=\"%s\"}",
-			 c ? drop_names[d] : "unknown_source");
-		metrics_add(series, 1);
+	struct media_member *m = len ? ice_server_route(s->routes, buf, len, from) : NULL;
+	if (!m) {
+		metrics_inc(s->unknown, 1);
+		return;
 	}
+	if (drop_paused(m, buf, len)) {
+		metrics_inc(s->paused, 1);
+		return;
+	}
+	enum transport_drop d = transport_input(m->tp, now, buf, len, from, from_len);
+	if (d != TRANSPORT_DROP_NONE)
+		metrics_inc(s->drop[d], 1);
+	reschedule(h, m);
 }
 
 void hub_media_port(hub *h, int port)
@@ -250,44 +408,24 @@ void hub_media_tcp_port(hub *h, int port)
 	h->media_tcp_port = port;
 }
 
-/* ---- timers ------------------------------------------------------------------- */
+/* ---- timers --------------------------------------------------------------------- */
 
 int64_t hub_media_deadline(const hub *h)
 {
-	int64_t due = h->talk_due;
-	for (size_t i = 0; i < h->n_media; i++) {
-		int64_t d = transport_next_deadline(h->media[i]->tp, 0);
-		if (d < due)
-			due = d;
-	}
-	return due;
+	return deadline_next(h->media->timers);
 }
 
-/* Sends each room whose talkers changed the list of who is talking now. */
-static void announce_talkers(hub *h, int64_t now)
-{
-	bool any = false;
-	for (size_t i = 0; i < h->n_media; i++) {
-		hub_conn *c = h->media[i];
-		bool talking = now - c->talk_ms < TALK_HOLD_MS && c->talk_ms;
-		any = any || talking;
-		if (talking == c->talking || !c->hr)
-			continue;
-		c->talking = talking;
-		json_t *o = json_pack("{s:s, s:I, s:b}", "type", "audio.talking", "pid",
-				      (json_int_t)c->member->pid, "talking", talking);
-		rs_msg *m = rs_msg_take_json(o);
-		room_broadcast(c->hr->room, m, ROOM_TO_ALL, NULL);
-		rs_msg_unref(m);
-	}
-	h->talk_due = any ? now + TALK_CHECK_MS : INT64_MAX;
-}
-
+/* Runs the transports that are due, each once, from the heap: no scan of the others. */
 void hub_media_tick(hub *h, int64_t now)
 {
-	for (size_t i = 0; i < h->n_media; i++)
-		if (transport_next_deadline(h->media[i]->tp, now) <= now)
-			transport_tick(h->media[i]->tp, now);
-	if (h->talk_due <= now)
-		announce_talkers(h, now);
+	struct deadline_node *n;
+	struct media_member *due[64];
+	size_t k = 0;
+	h->media_now = now;
+	while (k < RS_ARRAY_LEN(due) && (n = deadline_pop_due(h->media->timers, now)))
+		due[k++] = n->owner;
+	for (size_t i = 0; i < k; i++) {
+		transport_tick(due[i]->tp, now);
+		reschedule(h, due[i]);
+	}
 }

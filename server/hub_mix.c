@@ -2,8 +2,12 @@
  * hub_mix: what a room hears when more than one person speaks, and the
  * room's recording.
  *
+ * Mixing, the talking indicator and the recording are observers of the
+ * room's router (media/router.h): they see the packets of producers that
+ * are not paused, and what the floor channel forwarded.
+ *
  * While one person is heard, their packets are forwarded as they are
- * (hub_media.c). When a second starts (two floor holders, or a moderator
+ * (the router). When a second starts (two floor holders, or a moderator
  * speaking over a holder), the room switches to its mixer: every speaker's
  * packets go into it, and a 20 ms timer takes one mixed frame for the
  * listeners and a mix-minus for each speaker. When only one is left the room
@@ -11,13 +15,12 @@
  * stream (same SSRC, sequence numbers one apart, timestamps that follow wall
  * time), so the switch is no new stream. No timer runs while nobody mixes.
  *
- * The recording takes what listeners hear: the forwarded packets (decoded by
- * the recording) or the mix's PCM, and writes Ogg pages through the journal
- * writer process, never from this loop.
+ * The recording takes what listeners hear: the forwarded Opus packets,
+ * muxed into the file as they are, or the mix's PCM, encoded; it writes Ogg
+ * pages through the journal writer process, never from this loop.
  */
 #include "bytes.h"
-#include "hub_internal.h"
-#include "metrics.h"
+#include "hub_audio.h"
 #include "mixer.h"
 #include "oggrec.h"
 
@@ -38,11 +41,21 @@
 #define ANCHOR_GAP_MS 200    /* audio after a pause this long is placed by the clock again */
 #define ANCHOR_DRIFT 24000   /* samples (0.5 s) the stream's timestamps may stray from the clock */
 #define OUT_ROOM (1500 + SRTPX_TRAILER)
+#define TALK_LEVEL 60        /* RFC 6464 level (-dBov) louder than this counts as talking */
+#define TALK_HOLD_MS 600     /* a talker stays shown this long after their last loud packet */
+#define TALK_CHECK_MS 250    /* indicators go out at most this often */
 
 enum rec_mode { REC_AUTO, REC_MANUAL, REC_OFF };
 
 struct room_audio {
+	/* borrowed */
+	struct hroom *hr;
 	/* owned */
+	media_router *router;    /* the floor channel and its observers */
+	media_channel *floor;
+	struct media_member **mods; /* borrowed: moderators with audio */
+	size_t n_mods, cap_mods;
+	int64_t talk_due;        /* next talking-indicator check, INT64_MAX when nobody talks */
 	mixer *mix;              /* NULL while forwarding */
 	oggrec *rec;             /* NULL while not recording */
 	/* mixing */
@@ -73,18 +86,55 @@ static enum rec_mode policy_mode(json_t *policy)
 	return REC_AUTO;
 }
 
+static const struct media_observer talk_observer, mix_observer, rec_observer;
+
 void hub_mix_room_init(struct hroom *hr, json_t *policy)
 {
-	hr->audio = rs_calloc(1, sizeof *hr->audio);
-	hr->audio->mode = policy_mode(policy);
-	hr->audio->mix_due = INT64_MAX;
-	hr->audio->pad_due = INT64_MAX;
+	struct room_audio *a = rs_calloc(1, sizeof *a);
+	hr->audio = a;
+	a->hr = hr;
+	a->mode = policy_mode(policy);
+	a->mix_due = INT64_MAX;
+	a->pad_due = INT64_MAX;
+	a->talk_due = INT64_MAX;
+	a->router = media_router_create();
+	a->floor = media_channel_create(a->router, "floor", hr->rw.out_ssrc, 0, 0);
+	*media_channel_stream(a->floor) = hr->rw; /* the stream the room was given */
+	struct media_observer o[] = { talk_observer, mix_observer, rec_observer };
+	for (size_t i = 0; i < RS_ARRAY_LEN(o); i++) {
+		o[i].ctx = a;
+		(void)media_router_observe(a->router, &o[i]);
+	}
 }
 
-static bool holds_floor(const hub_conn *c)
+media_router *hub_mix_router(const struct hroom *hr) { return hr->audio->router; }
+media_channel *hub_mix_floor(const struct hroom *hr) { return hr->audio->floor; }
+size_t hub_mix_n_moderators(const struct hroom *hr) { return hr->audio->n_mods; }
+
+struct media_member *hub_mix_moderator_at(const struct hroom *hr, size_t i)
 {
-	struct floor_req_view v;
-	return floor_find_live(c->hr->floor, c->member->pid, &v) && v.state == FLOOR_GRANTED;
+	return i < hr->audio->n_mods ? hr->audio->mods[i] : NULL;
+}
+
+void hub_mix_moderator_add(struct hroom *hr, struct media_member *m)
+{
+	struct room_audio *a = hr->audio;
+	if (a->n_mods == a->cap_mods) {
+		a->cap_mods = a->cap_mods ? a->cap_mods * 2 : 4;
+		a->mods = rs_realloc(a->mods, a->cap_mods * sizeof *a->mods);
+	}
+	m->mod_index = a->n_mods;
+	a->mods[a->n_mods++] = m;
+}
+
+void hub_mix_moderator_remove(struct hroom *hr, struct media_member *m)
+{
+	struct room_audio *a = hr->audio;
+	size_t i = m->mod_index;
+	if (i >= a->n_mods || a->mods[i] != m)
+		return;
+	a->mods[i] = a->mods[--a->n_mods];
+	a->mods[i]->mod_index = i;
 }
 
 /*
@@ -92,21 +142,21 @@ static bool holds_floor(const hub_conn *c)
  * moderator's open microphone) has been loud lately. A quiet moderator does
  * not turn a lone speaker's forwarded stream into a mix.
  */
-static bool speaking(const hub_conn *c, int64_t now)
+static bool speaking(const struct media_member *m, int64_t now)
 {
-	if (!c->heard_ms || now - c->heard_ms > LIVE_MS || !c->member)
+	if (!m->heard_ms || now - m->heard_ms > LIVE_MS || media_producer_paused(m->prod))
 		return false;
-	if (holds_floor(c) || transport_level_ext(c->tp) == 0)
+	if (m->granted || transport_level_ext(m->tp) == 0)
 		return true;
-	return c->talk_ms && now - c->talk_ms < QUIET_MS;
+	return m->talk_ms && now - m->talk_ms < QUIET_MS;
 }
 
-static size_t count_speaking(const hub *h, const struct hroom *hr, int64_t now)
+/* Only producers that are not paused can be speaking: the walk is over the few heard. */
+static size_t count_speaking(const struct room_audio *a, int64_t now)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < h->n_media; i++)
-		if (h->media[i]->hr == hr && speaking(h->media[i], now))
-			n++;
+	for (size_t i = 0; i < media_channel_n_active(a->floor); i++)
+		n += speaking(media_producer_owner(media_channel_active_at(a->floor, i)), now);
 	return n;
 }
 
@@ -118,7 +168,7 @@ static void rec_write(void *ctx, const uint8_t *buf, size_t len)
 	hub *h = hr->hub;
 	/* A failing disk refuses audio before journal records: the page is lost, the session is not. */
 	if (recorder_append_raw(h->rec, hr->audio->file, buf, len) != RECORDER_OK)
-		metrics_add("rostrum_recording_pages_dropped_total", 1);
+		metrics_inc(h->media->rec_dropped, 1);
 }
 
 /* The event is the snapshot's state (less the policy, which does not change) and who did it. */
@@ -223,7 +273,7 @@ static void rec_pad(struct room_audio *a, int64_t now)
 		return;
 	}
 	if (oggrec_pcm(a->rec, now, NULL, 0) != OGGREC_OK)
-		metrics_add("rostrum_recording_errors_total", 1);
+		metrics_inc(a->hr->hub->media->rec_errors, 1);
 	a->pad_due = now + PAD_EVERY_MS;
 }
 
@@ -276,48 +326,59 @@ static void mix_start(struct hroom *hr, int64_t now)
 	 * packet: listeners' decoders bridge the short wait, and the speech of
 	 * whoever was forwarded continues without a frame of silence in it.
 	 */
-	a->mix_ts = rtp_rewriter_next_ts(&hr->rw, now);
+	a->mix_ts = rtp_rewriter_next_ts(media_channel_stream(a->floor), now);
 	a->mix_due = now + MIX_PRIME_MS;
 	metrics_add("rostrum_mix_starts_total", 1);
 }
 
-static void mix_push(struct room_audio *a, hub_conn *c, const uint8_t *pkt,
+static void mix_push(struct room_audio *a, struct media_member *m, const uint8_t *pkt,
 		     const struct rtp_hdr *rh, int64_t now)
 {
-	uint32_t pid = c->member->pid;
-	if (!mixer_has(a->mix, pid) && mixer_add(a->mix, pid, true) != MIXER_OK) {
-		metrics_add("rostrum_media_dropped_total{reason=\"mix_full\"}", 1);
+	struct hub_media_state *s = a->hr->hub->media;
+	if (!mixer_has(a->mix, m->pid) && mixer_add(a->mix, m->pid, true) != MIXER_OK) {
+		metrics_inc(s->mix_full, 1);
 		return;
 	}
-	if (mixer_push(a->mix, pid, rh->seq, rh->ts, pkt + rh->header_len, rh->payload_len,
+	if (mixer_push(a->mix, m->pid, rh->seq, rh->ts, pkt + rh->header_len, rh->payload_len,
 		       now) != MIXER_OK)
-		metrics_add("rostrum_mix_packets_refused_total", 1);
+		metrics_inc(s->mix_refused, 1);
 }
 
-bool hub_mix_admit(hub *h, hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh, int64_t now)
+/*
+ * The mix observer: a packet of a producer that is heard. False when the
+ * mixer takes it, or when someone else is being forwarded.
+ */
+static bool mix_admit(void *ctx, media_producer *p, const uint8_t *pkt, size_t len,
+		      const struct rtp_hdr *rh, int64_t now)
 {
-	struct hroom *hr = c->hr;
-	struct room_audio *a = hr->audio;
-	c->heard_ms = now;
-	bool sp = speaking(c, now);
-	if (!a->mix && sp && count_speaking(h, hr, now) >= 2)
-		mix_start(hr, now);
+	(void)len;
+	struct room_audio *a = ctx;
+	struct media_member *m = media_producer_owner(p);
+	m->heard_ms = now;
+	bool sp = speaking(m, now);
+	if (!a->mix && sp && count_speaking(a, now) >= 2)
+		mix_start(a->hr, now);
 	if (a->mix) {
-		if (sp || mixer_has(a->mix, c->member->pid))
-			mix_push(a, c, pkt, rh, now);
+		if (sp || mixer_has(a->mix, m->pid))
+			mix_push(a, m, pkt, rh, now);
 		return false;
 	}
 	/* Forwarding: the speaker, or while nobody speaks whoever was forwarded last. */
-	bool other_speaks = !sp && count_speaking(h, hr, now) > 0;
-	if (other_speaks || (!sp && a->fwd_pid && a->fwd_pid != c->member->pid))
+	bool other_speaks = !sp && count_speaking(a, now) > 0;
+	if (other_speaks || (!sp && a->fwd_pid && a->fwd_pid != m->pid))
 		return false;
-	a->fwd_pid = c->member->pid;
+	a->fwd_pid = m->pid;
 	return true;
 }
 
-void hub_mix_forwarded(hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh, int64_t now)
+/* The recording observer: what the floor channel forwarded goes into the file. */
+static void rec_forwarded(void *ctx, media_channel *ch, media_producer *p, const uint8_t *pkt,
+			  size_t len, const struct rtp_hdr *rh, int64_t now)
 {
-	struct room_audio *a = c->hr->audio;
+	(void)ch;
+	(void)p;
+	(void)len;
+	struct room_audio *a = ctx;
 	if (!a->rec)
 		return;
 	/* The room stream's sequence number and timestamp, after rewriting. */
@@ -327,7 +388,7 @@ void hub_mix_forwarded(hub_conn *c, const uint8_t *pkt, const struct rtp_hdr *rh
 	int n = opus_packet_get_nb_samples(payload, (opus_int32)rh->payload_len, OGGREC_RATE);
 	if (n <= 0 || oggrec_opus(a->rec, rec_time(a, ts, n, now), seq, payload,
 				  rh->payload_len) != OGGREC_OK)
-		metrics_add("rostrum_recording_errors_total", 1);
+		metrics_inc(a->hr->hub->media->rec_errors, 1);
 }
 
 /* The payload a listener gets: its own mix-minus when it is in the mix. */
@@ -343,24 +404,22 @@ static void pick(const struct mixer_out *o, uint32_t pid, const uint8_t **p, siz
 }
 
 /* One mixed frame onto the room stream, one packet per connected listener. */
-static void mix_send(hub *h, struct hroom *hr, const struct mixer_out *o, int64_t now)
+/* One mixed frame onto the channel's stream, one packet per consumer (its mix-minus or the mix). */
+static void mix_send(struct room_audio *a, const struct mixer_out *o, int64_t now)
 {
-	struct room_audio *a = hr->audio;
 	uint8_t hdr[RTP_HEADER_MIN] = { 0x80 }, out[OUT_ROOM];
-	rtp_rewriter_local(&hr->rw, hdr, a->mix_ts, now);
+	rtp_rewriter_local(media_channel_stream(a->floor), hdr, a->mix_ts, now);
 	a->mix_ts += MIXER_FRAME;
-	for (size_t i = 0; i < h->n_media; i++) {
-		hub_conn *c = h->media[i];
-		if (c->hr != hr || !c->member || transport_state(c->tp) != TRANSPORT_CONNECTED)
-			continue;
+	for (size_t i = 0; i < media_channel_n_consumers(a->floor); i++) {
+		media_consumer *c = media_channel_consumer_at(a->floor, i);
 		const uint8_t *p;
 		size_t n;
-		pick(o, c->member->pid, &p, &n);
+		pick(o, media_consumer_id(c), &p, &n);
+		if (sizeof hdr + n > 1500)
+			continue;
 		memcpy(out, hdr, sizeof hdr);
-		out[1] = (uint8_t)(transport_opus_pt(c->tp) & 0x7f);
 		memcpy(out + sizeof hdr, p, n);
-		if (transport_send_rtp(c->tp, now, out, sizeof hdr + n, sizeof out) == 0)
-			metrics_add("rostrum_media_packets_out_total", 1);
+		media_consumer_send(c, out, sizeof hdr + n, now);
 	}
 }
 
@@ -371,20 +430,18 @@ static void mix_send(hub *h, struct hroom *hr, const struct mixer_out *o, int64_
  * the frames still in that speaker's jitter buffer are not cut out of a
  * word when their packets go back to being forwarded.
  */
-static bool mix_sources(hub *h, struct hroom *hr, int64_t now)
+static bool mix_sources(struct room_audio *a, int64_t now)
 {
-	struct room_audio *a = hr->audio;
 	size_t live = 0;
-	const hub_conn *last = NULL;
-	for (size_t i = 0; i < h->n_media; i++) {
-		hub_conn *c = h->media[i];
-		if (c->hr != hr || !c->member)
-			continue;
-		if (speaking(c, now)) {
+	const struct media_member *last = NULL;
+	/* Paused producers left the mix when they were paused (mix_paused). */
+	for (size_t i = 0; i < media_channel_n_active(a->floor); i++) {
+		struct media_member *m = media_producer_owner(media_channel_active_at(a->floor, i));
+		if (speaking(m, now)) {
 			live++;
-			last = c;
-		} else if (mixer_has(a->mix, c->member->pid)) {
-			mixer_remove(a->mix, c->member->pid);
+			last = m;
+		} else if (mixer_has(a->mix, m->pid)) {
+			mixer_remove(a->mix, m->pid);
 		}
 	}
 	if (live != 1) {
@@ -397,55 +454,126 @@ static bool mix_sources(hub *h, struct hroom *hr, int64_t now)
 	return !pausing && now - a->lone_since < LONE_MS;
 }
 
-static void mix_tick(hub *h, struct hroom *hr, int64_t now)
+static void mix_tick(struct hroom *hr, int64_t now)
 {
 	struct room_audio *a = hr->audio;
 	if (now - a->mix_due > CATCH_UP_MS)
 		a->mix_due = now; /* the loop was held up: skip, do not burst */
 	while (a->mix && a->mix_due <= now) {
-		if (!mix_sources(h, hr, now)) {
+		if (!mix_sources(a, now)) {
 			mix_stop(hr);
 			break;
 		}
 		struct mixer_out o;
 		uint32_t ts = a->mix_ts;
 		if (mixer_tick(a->mix, a->mix_due, &o) == MIXER_OK) {
-			mix_send(h, hr, &o, now);
+			mix_send(a, &o, now);
 			if (a->rec && oggrec_pcm(a->rec, rec_time(a, ts, MIXER_FRAME, now), o.pcm,
 						 MIXER_FRAME) != OGGREC_OK)
-				metrics_add("rostrum_recording_errors_total", 1);
+				metrics_inc(hr->hub->media->rec_errors, 1);
 		}
 		a->mix_due += MIXER_FRAME_MS;
 	}
 }
 
-void hub_mix_drop(hub_conn *c)
+/* A producer that is paused, or goes, leaves the mix and the forwarding at once. */
+static void mix_leave(struct room_audio *a, struct media_member *m)
 {
-	struct room_audio *a = c->hr ? c->hr->audio : NULL;
-	if (!a || !c->member)
-		return;
-	if (a->mix)
-		mixer_remove(a->mix, c->member->pid);
-	if (a->fwd_pid == c->member->pid)
+	if (a->mix && mixer_has(a->mix, m->pid))
+		mixer_remove(a->mix, m->pid);
+	if (a->fwd_pid == m->pid)
 		a->fwd_pid = 0;
-	c->heard_ms = 0;
+	m->heard_ms = 0;
 }
+
+static void mix_paused(void *ctx, media_producer *p, bool paused)
+{
+	if (paused)
+		mix_leave(ctx, media_producer_owner(p));
+}
+
+static void mix_closed(void *ctx, media_producer *p)
+{
+	mix_leave(ctx, media_producer_owner(p));
+}
+
+/* ---- talking indicators -------------------------------------------------------- */
+
+static void announce(struct room_audio *a, struct media_member *m, bool talking)
+{
+	m->talking = talking;
+	json_t *o = json_pack("{s:s, s:I, s:b}", "type", "audio.talking", "pid",
+			      (json_int_t)m->pid, "talking", talking);
+	rs_msg *msg = rs_msg_take_json(o);
+	room_broadcast(a->hr->room, msg, ROOM_TO_ALL, NULL);
+	rs_msg_unref(msg);
+}
+
+/* The talk observer: a loud packet marks its producer as talking (it never holds one). */
+static bool talk_packet(void *ctx, media_producer *p, const uint8_t *pkt, size_t len,
+			const struct rtp_hdr *rh, int64_t now)
+{
+	(void)pkt;
+	(void)len;
+	struct room_audio *a = ctx;
+	struct media_member *m = media_producer_owner(p);
+	if (rh->audio_level < 0 || rh->audio_level > TALK_LEVEL)
+		return true;
+	m->talk_ms = now;
+	if (!m->talking && a->talk_due == INT64_MAX)
+		a->talk_due = now; /* announce a new talker at the next pass */
+	return true;
+}
+
+/* A talker who is paused stops talking now, not when the hold runs out. */
+static void talk_paused(void *ctx, media_producer *p, bool paused)
+{
+	struct media_member *m = media_producer_owner(p);
+	m->talk_ms = 0;
+	if (paused && m->talking)
+		announce(ctx, m, false);
+}
+
+/* Each room announces the talkers that changed; only the producers heard can be talking. */
+static void announce_talkers(struct room_audio *a, int64_t now)
+{
+	bool any = false;
+	for (size_t i = 0; i < media_channel_n_active(a->floor); i++) {
+		struct media_member *m = media_producer_owner(media_channel_active_at(a->floor, i));
+		bool talking = m->talk_ms && now - m->talk_ms < TALK_HOLD_MS;
+		any = any || talking;
+		if (talking != m->talking)
+			announce(a, m, talking);
+	}
+	a->talk_due = any ? now + TALK_CHECK_MS : INT64_MAX;
+}
+
+static const struct media_observer talk_observer = { .on_packet = talk_packet,
+						     .on_paused = talk_paused };
+static const struct media_observer mix_observer = { .on_packet = mix_admit,
+						    .on_paused = mix_paused,
+						    .on_closed = mix_closed };
+static const struct media_observer rec_observer = { .on_forwarded = rec_forwarded };
 
 /* ---- timers ------------------------------------------------------------------- */
 
 int64_t hub_mix_deadline(const struct hroom *hr)
 {
 	const struct room_audio *a = hr->audio;
-	return a->mix_due < a->pad_due ? a->mix_due : a->pad_due;
+	int64_t due = a->mix_due < a->pad_due ? a->mix_due : a->pad_due;
+	return a->talk_due < due ? a->talk_due : due;
 }
 
 void hub_mix_tick(hub *h, struct hroom *hr, int64_t now)
 {
+	(void)h;
 	struct room_audio *a = hr->audio;
 	if (a->mix_due <= now)
-		mix_tick(h, hr, now);
+		mix_tick(hr, now);
 	if (a->pad_due <= now)
 		rec_pad(a, now);
+	if (a->talk_due <= now)
+		announce_talkers(a, now);
 }
 
 void hub_mix_room_free(hub *h, struct hroom *hr)
@@ -453,8 +581,10 @@ void hub_mix_room_free(hub *h, struct hroom *hr)
 	struct room_audio *a = hr->audio;
 	if (a->rec) /* the room still had members: end at the last sound written */
 		rec_stop(h, hr, a->rec_start + oggrec_written_ms(a->rec), NULL);
-	mixer_destroy(hr->audio->mix);
-	free(hr->audio);
+	media_router_destroy(a->router);
+	mixer_destroy(a->mix);
+	free(a->mods);
+	free(a);
 	hr->audio = NULL;
 }
 

@@ -5,7 +5,7 @@ set -eu
 [ "$(id -u)" = 0 ] || exit 0
 export DEBIAN_FRONTEND=noninteractive
 build="gcc meson ninja-build pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libssl-dev
-	libsrtp2-dev libopus-dev libopusenc-dev"
+	libsrtp2-dev libopus-dev libogg-dev"
 test="python3 python3-websockets python3-pytest python3-webvtt python3-jsonschema
 	chromium opus-tools sox iproute2 util-linux openssl ca-certificates
 	clang libclang-rt-14-dev"

@@ -9,25 +9,28 @@ struct series {
 	char *name;
 	double value;
 	int is_counter;
+	int pinned;      /* a handle refers to it: it outlives metrics_reset() */
 };
 
-static struct series table[METRICS_MAX_SERIES];
+/* Records live on the heap and never move, so a handle is a pointer to one. */
+static struct series *table[METRICS_MAX_SERIES];
 static size_t n_series;
 static uint64_t dropped;
 
-/* Linear search: the table is small and lookups happen per event, not per packet. */
+/* Linear search: the table is small and lookups happen per event; per-packet paths hold handles. */
 static struct series *lookup(const char *name, int create)
 {
 	for (size_t i = 0; i < n_series; i++)
-		if (strcmp(table[i].name, name) == 0)
-			return &table[i];
+		if (strcmp(table[i]->name, name) == 0)
+			return table[i];
 	if (!create)
 		return NULL;
 	if (n_series == METRICS_MAX_SERIES) {
 		dropped++;
 		return NULL;
 	}
-	struct series *s = &table[n_series++];
+	struct series *s = rs_calloc(1, sizeof *s);
+	table[n_series++] = s;
 	s->name = rs_strdup(name);
 	s->value = 0;
 	size_t fam = strcspn(name, "{");
@@ -62,9 +65,35 @@ void metrics_error(const char *code)
 	metrics_add(name, 1);
 }
 
+/*
+ * A handle for a counter, resolved once: the per-packet paths keep it and
+ * add to it without searching. Past METRICS_MAX_SERIES the handle is a
+ * private sink that is never rendered (the drop is counted as for
+ * metrics_add).
+ */
+metrics_counter *metrics_counter_get(const char *series)
+{
+	static struct series overflow;
+	struct series *s = lookup(series, 1);
+	if (!s)
+		return (metrics_counter *)&overflow;
+	s->pinned = 1;
+	return (metrics_counter *)s;
+}
+
+void metrics_inc(metrics_counter *c, uint64_t n)
+{
+	((struct series *)c)->value += (double)n;
+}
+
+double metrics_counter_value(const metrics_counter *c)
+{
+	return ((const struct series *)c)->value;
+}
+
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct series *)a)->name, ((const struct series *)b)->name);
+	return strcmp((*(struct series *const *)a)->name, (*(struct series *const *)b)->name);
 }
 
 char *metrics_render(size_t *len)
@@ -74,7 +103,7 @@ char *metrics_render(size_t *len)
 	const char *last = "";
 	size_t last_len = 0;
 	for (size_t i = 0; i < n_series; i++) {
-		const struct series *s = &table[i];
+		const struct series *s = table[i];
 		size_t fam = strcspn(s->name, "{");
 		if (fam != last_len || strncmp(s->name, last, fam) != 0)
 			rs_buf_printf(&out, "# TYPE %.*s %s\n", (int)fam, s->name,
@@ -89,10 +118,19 @@ char *metrics_render(size_t *len)
 	return out.p;
 }
 
+/* Series behind a handle stay (at zero): their holders may still add to them. */
 void metrics_reset(void)
 {
-	for (size_t i = 0; i < n_series; i++)
-		free(table[i].name);
-	n_series = 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < n_series; i++) {
+		if (table[i]->pinned) {
+			table[i]->value = 0;
+			table[kept++] = table[i];
+			continue;
+		}
+		free(table[i]->name);
+		free(table[i]);
+	}
+	n_series = kept;
 	dropped = 0;
 }

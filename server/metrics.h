@@ -26,7 +26,16 @@ double metrics_get(const char *series);
 void metrics_error(const char *code);
 /* Renders all series as Prometheus text; the caller frees the result. */
 char *metrics_render(size_t *len);
-/* Forgets every series (tests). */
+/*
+ * Counters on hot paths: resolve the series once (at start, or when the
+ * object that counts is created) and add through the handle, which costs
+ * one addition and no search. Handles stay valid for the process.
+ */
+typedef struct metrics_counter metrics_counter;
+metrics_counter *metrics_counter_get(const char *series);
+void metrics_inc(metrics_counter *c, uint64_t n);
+double metrics_counter_value(const metrics_counter *c);
+/* Forgets every series (tests); those behind a handle stay, at zero. */
 void metrics_reset(void);
 
 #endif

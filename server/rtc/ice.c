@@ -138,6 +138,12 @@ static void remember(ice_agent *a, const struct sockaddr *from, socklen_t from_l
 		a->n_checked++;
 }
 
+size_t ice_agent_tuples(const ice_agent *a, const struct sockaddr_storage **out)
+{
+	*out = a->checked;
+	return (size_t)a->n_checked;
+}
+
 bool ice_agent_validated(const ice_agent *a, const struct sockaddr *from)
 {
 	for (int i = 0; i < a->n_checked; i++)
@@ -452,6 +458,33 @@ void ice_server_bind(ice_server *s, const struct sockaddr *from, void *owner)
 	size_t n = addr_key(from, key);
 	if (n)
 		(void)table_put(&s->addrs, hash_bytes(s->seed, key, n), key, n, owner, true);
+}
+
+/* Deletes key from t when owner holds it. */
+static void table_delete_key(struct table *t, uint64_t h, const uint8_t *key, size_t klen,
+			     void *owner)
+{
+	if (!t->cap)
+		return;
+	size_t i = probe(t, h, key, klen);
+	if (t->slots[i].owner && t->slots[i].owner == owner)
+		table_delete_at(t, i);
+}
+
+void ice_server_unbind(ice_server *s, const struct sockaddr *from, void *owner)
+{
+	uint8_t key[KEY_INLINE];
+	size_t n = addr_key(from, key);
+	if (n)
+		table_delete_key(&s->addrs, hash_bytes(s->seed, key, n), key, n, owner);
+}
+
+void ice_server_remove_ufrag(ice_server *s, const char *ufrag, void *owner)
+{
+	size_t n = strlen(ufrag);
+	if (n)
+		table_delete_key(&s->ufrags, hash_bytes(s->seed, (const uint8_t *)ufrag, n),
+				 (const uint8_t *)ufrag, n, owner);
 }
 
 void *ice_server_by_ufrag(const ice_server *s, const char *ufrag, size_t len)

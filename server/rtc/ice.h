@@ -97,6 +97,12 @@ bool ice_agent_validated(const ice_agent *a, const struct sockaddr *from);
  * the latest valid check (the browser answers DTLS from it), NULL before any.
  */
 const struct sockaddr_storage *ice_agent_destination(const ice_agent *a);
+/*
+ * The addresses that passed a check, newest first (at most ICE_MAX_TUPLES:
+ * a fifth pushes out the oldest). Owners mirror them into an ice_server.
+ */
+#define ICE_MAX_TUPLES 4
+size_t ice_agent_tuples(const ice_agent *a, const struct sockaddr_storage **out);
 /* The nominated remote address (NULL until one is nominated). */
 const struct sockaddr_storage *ice_agent_selected(const ice_agent *a);
 /* When consent expires without another valid check (INT64_MAX before the first). */
@@ -132,6 +138,10 @@ RS_MUST_CHECK int ice_server_add(ice_server *s, const char *ufrag, void *owner);
 void ice_server_remove(ice_server *s, void *owner);
 /* Binds a validated source address to owner (the latest check wins). */
 void ice_server_bind(ice_server *s, const struct sockaddr *from, void *owner);
+/* Forgets one address, if it is bound to owner (a tuple that went away). */
+void ice_server_unbind(ice_server *s, const struct sockaddr *from, void *owner);
+/* Forgets one ufrag, if it is registered to owner: O(1), unlike ice_server_remove. */
+void ice_server_remove_ufrag(ice_server *s, const char *ufrag, void *owner);
 /* The owner registered under ufrag (len bytes, not NUL-terminated), or NULL. */
 void *ice_server_by_ufrag(const ice_server *s, const char *ufrag, size_t len);
 /* The owner an address is bound to, or NULL. */

@@ -102,10 +102,21 @@ static enum transport_drop on_stun(transport *t, int64_t now, const uint8_t *buf
 	const struct sockaddr *mapped = from;
 	if (t->l.mapped && t->l.mapped(t->l.ctx, from, from_len, &real))
 		mapped = (const struct sockaddr *)&real;
+	bool known = ice_agent_validated(t->ice, from);
+	const struct sockaddr_storage *tuples;
+	struct sockaddr_storage oldest;
+	bool full = ice_agent_tuples(t->ice, &tuples) == ICE_MAX_TUPLES;
+	if (full)
+		oldest = tuples[ICE_MAX_TUPLES - 1];
 	if (ice_agent_input_mapped(t->ice, now, buf, len, from, from_len, mapped, resp, sizeof resp,
 				   &n) != ICE_OK)
 		return TRANSPORT_DROP_STUN;
 	t->l.send(t->l.ctx, from, from_len, resp, n);
+	if (!known && t->l.on_tuple) {
+		t->l.on_tuple(t->l.ctx, t, from, true);
+		if (full && !ice_agent_validated(t->ice, (const struct sockaddr *)&oldest))
+			t->l.on_tuple(t->l.ctx, t, (const struct sockaddr *)&oldest, false);
+	}
 	if (t->state == TRANSPORT_NEW)
 		set_state(t, TRANSPORT_CONNECTING);
 	return TRANSPORT_DROP_NONE;
@@ -115,6 +126,11 @@ static enum transport_drop on_stun(transport *t, int64_t now, const uint8_t *buf
 bool transport_validated(const transport *t, const struct sockaddr *from)
 {
 	return ice_agent_validated(t->ice, from);
+}
+
+size_t transport_tuples(const transport *t, const struct sockaddr_storage **out)
+{
+	return ice_agent_tuples(t->ice, out);
 }
 
 #define validated transport_validated

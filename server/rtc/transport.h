@@ -48,6 +48,12 @@ struct transport_listener {
 	 */
 	bool (*mapped)(void *ctx, const struct sockaddr *from, socklen_t from_len,
 		       struct sockaddr_storage *out);
+	/*
+	 * Optional: a tuple (remote address) passed its first check (added) or
+	 * was pushed out by a newer one (!added), so the owner's lookup table
+	 * by address stays exactly the set of tuples the transport accepts.
+	 */
+	void (*on_tuple)(void *ctx, transport *t, const struct sockaddr *addr, bool added);
 };
 
 /*
@@ -65,6 +71,8 @@ int transport_level_ext(const transport *t);
 /* The Opus payload type the participant offered (what it expects our packets to carry). */
 int transport_opus_pt(const transport *t);
 
+/* The tuples that passed a check (for the owner to forget them all when it frees t). */
+size_t transport_tuples(const transport *t, const struct sockaddr_storage **out);
 /* True when `from` passed an ICE check of this transport (its datagrams are ours). */
 bool transport_validated(const transport *t, const struct sockaddr *from);
 /* One datagram from `from`; returns TRANSPORT_DROP_NONE or why it was dropped. */

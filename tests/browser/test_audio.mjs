@@ -13,6 +13,21 @@ const stage = await audioStage('audio', { rtc: iceTcp ? { ice_udp: false } : {} 
 const { server, listenerBrowser, aBrowser, bBrowser } = stage;
 after(() => stage.close());
 
+// RTP packets this page's browser has sent (getStats outbound-rtp).
+const sent = (page) => page.evaluate(async () => {
+  let n = 0;
+  for (const s of (await window.rostrumAudio.pc.getStats()).values())
+    if (s.type === 'outbound-rtp' && s.kind === 'audio') n += s.packetsSent;
+  return n;
+});
+
+// Whether the page's browser sends now: its packet count over a second and a half.
+async function sending(page) {
+  const before = await sent(page);
+  await page.waitForTimeout(1500);
+  return (await sent(page)) - before;
+}
+
 test('the listener hears only who holds the floor, on one stream', async () => {
   const mod = await joinPage(listenerBrowser, server.base, { token: server.token('plenary', 'moderator', 'Chair') });
   const listener = await joinPage(listenerBrowser, server.base, { name: 'Listener' });
@@ -32,15 +47,27 @@ test('the listener hears only who holds the floor, on one stream', async () => {
   assert.equal(await listener.evaluate(() => window.rostrumAudio.pc.getSenders().every((s) => !s.track)), true);
   assert.equal(await a.evaluate(() => window.rostrumAudio.hasMic()), true);
 
+  assert.ok(await sending(a) > 40, 'A sends while it holds the floor');
+  assert.equal(await sending(b), 0, 'B, paused, sends no RTP at all');
+
   await request(mod, 'floor.revoke', { request: ra.request });
   await listener.waitForTimeout(1500);
   assert.equal(await hears(listener), 0, 'silence after revoke');
+  assert.equal(await sending(a), 0, 'A stops sending once the pause reaches it');
+  const inBefore = /rostrum_media_packets_in_total (\d+)/.exec(
+    await (await fetch(`${server.base}/metrics`)).text())[1];
+  await listener.waitForTimeout(1000);
+  const inAfter = /rostrum_media_packets_in_total (\d+)/.exec(
+    await (await fetch(`${server.base}/metrics`)).text())[1];
+  // Nobody speaks: what still arrives is RTCP and consent checks, a few a second each.
+  assert.ok(inAfter - inBefore < 30, `the server receives almost nothing: ${inAfter - inBefore} datagrams`);
 
   const rb = await request(b, 'floor.request');
   await request(mod, 'floor.grant', { request: rb.request, limit_s: 0 });
   await listener.waitForTimeout(1500);
   const hzB = await hears(listener);
   assert.ok(Math.abs(hzB - 880) < 30, `speaker B's tone on the same stream, heard ${hzB} Hz`);
+  assert.ok(await sending(b) > 40, 'B sends once granted');
   const tracks = await listener.evaluate(() => window.rostrumAudio.pc.getReceivers().length);
   assert.equal(tracks, 1);
   const path = await listener.evaluate(async () => {
@@ -82,5 +109,5 @@ test('the listener hears only who holds the floor, on one stream', async () => {
   const metrics = await (await fetch(`${server.base}/metrics`)).text();
   assert.match(metrics, /rostrum_media_dropped_total\{reason="unknown_source"\} [1-9]/);
   assert.match(metrics, /rostrum_media_dropped_total\{reason="stun"\} [1-9]/);
-  assert.match(metrics, /rostrum_media_dropped_total\{reason="no_floor"\} [1-9]/);
+  assert.match(metrics, /rostrum_media_dropped_total\{reason="paused"\} \d/);
 });

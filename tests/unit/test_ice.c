@@ -291,6 +291,35 @@ static void test_server_routing(void)
 	ice_server_destroy(s);
 }
 
+/* Tuples come and go one at a time: unbinding touches only that address, and only for its owner. */
+static void test_server_tuples(void)
+{
+	ice_server *s = ice_server_create(7);
+	int A, B;
+	CHECK(ice_server_add(s, "ufragA", &A) == ICE_OK && ice_server_add(s, "ufragB", &B) == ICE_OK);
+	struct sockaddr_in p1 = peer(42001), p2 = peer(42002), p3 = peer(42003);
+	ice_server_bind(s, (struct sockaddr *)&p1, &A);
+	ice_server_bind(s, (struct sockaddr *)&p2, &A);
+	ice_server_bind(s, (struct sockaddr *)&p3, &B);
+	ice_server_unbind(s, (struct sockaddr *)&p1, &A);
+	CHECK(ice_server_by_address(s, (struct sockaddr *)&p1) == NULL);
+	CHECK(ice_server_by_address(s, (struct sockaddr *)&p2) == &A);
+	ice_server_unbind(s, (struct sockaddr *)&p3, &A); /* B's tuple: A cannot take it away */
+	CHECK(ice_server_by_address(s, (struct sockaddr *)&p3) == &B);
+	ice_server_bind(s, (struct sockaddr *)&p2, &B); /* moved to B by a newer check */
+	ice_server_unbind(s, (struct sockaddr *)&p2, &A); /* A's stale removal leaves it with B */
+	CHECK(ice_server_by_address(s, (struct sockaddr *)&p2) == &B);
+	ice_server_remove_ufrag(s, "ufragA", &B); /* not B's */
+	CHECK(ice_server_by_ufrag(s, "ufragA", 6) == &A);
+	ice_server_remove_ufrag(s, "ufragA", &A);
+	CHECK(ice_server_by_ufrag(s, "ufragA", 6) == NULL && ice_server_by_ufrag(s, "ufragB", 6) == &B);
+	CHECK(ice_server_n_ufrags(s) == 1 && ice_server_n_addresses(s) == 2);
+	ice_server_unbind(s, (struct sockaddr *)&p2, &B);
+	ice_server_unbind(s, (struct sockaddr *)&p3, &B);
+	CHECK(ice_server_n_addresses(s) == 0);
+	ice_server_destroy(s);
+}
+
 static uint64_t rng_state;
 
 /* xorshift64*: a small seeded generator so a failing run can be repeated. */
@@ -367,6 +396,7 @@ int main(int argc, char **argv)
 	test_counters();
 	test_role_conflict_response();
 	test_server_routing();
+	test_server_tuples();
 	test_server_random(seed);
 	return check_done();
 }

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "oggrec.h"
 
+#include <ogg/ogg.h>
 #include <opus/opus.h>
 
 #include <math.h>
@@ -429,8 +430,100 @@ static void test_slack(void)
 	CHECK(strcmp(oggrec_strerror(OGGREC_E_PACKET), oggrec_strerror(12345)) != 0);
 }
 
+/* Every packet of the file after the two headers, with its page's granule and flags. */
+struct parsed {
+	int packets, pages, eos_pages;
+	int64_t last_granule;
+	bool granules_rise;
+	bool found[3];              /* the forwarded packets, byte for byte */
+};
+
+static void parse_file(const struct mem *m, const uint8_t *want[3], const int want_len[3],
+		       struct parsed *out)
+{
+	ogg_sync_state sy;
+	ogg_stream_state os;
+	ogg_page pg;
+	ogg_packet op;
+	bool init = false;
+	*out = (struct parsed){ .granules_rise = true, .last_granule = -1 };
+	ogg_sync_init(&sy);
+	char *buf = ogg_sync_buffer(&sy, (long)m->len);
+	memcpy(buf, m->p, m->len);
+	ogg_sync_wrote(&sy, (long)m->len);
+	while (ogg_sync_pageout(&sy, &pg) == 1) {
+		if (!init) {
+			ogg_stream_init(&os, ogg_page_serialno(&pg));
+			init = true;
+		}
+		out->pages++;
+		out->eos_pages += ogg_page_eos(&pg) != 0;
+		int64_t g = ogg_page_granulepos(&pg);
+		if (g >= 0) {
+			out->granules_rise = out->granules_rise && g >= out->last_granule;
+			out->last_granule = g;
+		}
+		ogg_stream_pagein(&os, &pg);
+		while (ogg_stream_packetout(&os, &op) == 1) {
+			if (op.packetno < 2)
+				continue;
+			out->packets++;
+			for (int k = 0; k < 3; k++)
+				if (op.bytes == want_len[k] && memcmp(op.packet, want[k], (size_t)want_len[k]) == 0)
+					out->found[k] = true;
+		}
+	}
+	if (init)
+		ogg_stream_clear(&os);
+	ogg_sync_clear(&sy);
+}
+
+/*
+ * Forwarded packets are muxed, not transcoded: each is in the file byte for
+ * byte. A minute of silence is a copy per 20 ms (a few bytes each), the
+ * granule positions rise to the length of the timeline, and only the last
+ * page ends the stream.
+ */
+static void test_mux(void)
+{
+	int err;
+	struct mem m;
+	oggrec *r = mem_rec(&m, "r", "t");
+	OpusEncoder *enc = opus_encoder_create(RATE, 1, OPUS_APPLICATION_VOIP, &err);
+	CHECK(r != NULL && enc != NULL);
+	if (!r || !enc)
+		return;
+	uint8_t pkts[3][400];
+	const uint8_t *want[3];
+	int lens[3];
+	for (int j = 0; j < 3; j++) {
+		lens[j] = encode_tone(enc, (int64_t)j * FRAME, pkts[j], 400);
+		want[j] = pkts[j];
+		CHECK(oggrec_opus(r, T0 + 20 * (j + 1), (uint16_t)j, pkts[j], (size_t)lens[j]) == OGGREC_OK);
+	}
+	size_t before_gap = m.len;
+	CHECK(oggrec_pcm(r, T0 + 60060, NULL, 0) == OGGREC_OK); /* a minute of silence */
+	CHECK(oggrec_written_ms(r) == 60060);
+	size_t gap_bytes = m.len - before_gap;
+	printf("a minute of silence: %zu bytes\n", gap_bytes);
+	CHECK(gap_bytes < 40000);
+	/* A loss of two packets is two concealed frames, then the next packet as it is. */
+	CHECK(oggrec_opus(r, T0 + 60120, 5, pkts[0], (size_t)lens[0]) == OGGREC_OK);
+	CHECK(oggrec_written_ms(r) == 60120);
+	oggrec_finish(r, T0 + 61000);
+	struct parsed p;
+	parse_file(&m, want, lens, &p);
+	CHECK(p.found[0] && p.found[1] && p.found[2]);
+	CHECK(p.granules_rise && p.last_granule == 61000 * (RATE / 1000));
+	CHECK(p.eos_pages == 1);
+	CHECK(p.packets == 3 + 3000 + 2 + 1 + 44);
+	opus_encoder_destroy(enc);
+	free(m.p);
+}
+
 int main(void)
 {
+	test_mux();
 	test_headers();
 	test_slack();
 	test_bad_packets();

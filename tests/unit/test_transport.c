@@ -58,7 +58,7 @@ static bool t_mapped(void *ctx, const struct sockaddr *from, socklen_t fl, struc
 /* A check from a synthetic address is answered with the real peer's address. */
 static void mapped_address(dtls_ctx *sctx, const struct sdp_offer *offer)
 {
-	struct transport_listener l = { t_send, t_rtp, t_state, NULL, t_mapped };
+	struct transport_listener l = { t_send, t_rtp, t_state, NULL, t_mapped, NULL };
 	transport *t = transport_create(sctx, offer, &l, NULL);
 	struct sockaddr_in6 syn = { .sin6_family = AF_INET6, .sin6_port = htons(40000) };
 	inet_pton(AF_INET6, "100::1:0:0", &syn.sin6_addr);
@@ -82,6 +82,55 @@ static void mapped_address(dtls_ctx *sctx, const struct sdp_offer *offer)
 	transport_free(t);
 }
 
+static int tuples_added, tuples_removed;
+static uint16_t removed_port;
+
+static void t_tuple(void *ctx, transport *t, const struct sockaddr *addr, bool added)
+{
+	(void)ctx; (void)t;
+	if (added) {
+		tuples_added++;
+		return;
+	}
+	tuples_removed++;
+	removed_port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+}
+
+/*
+ * The owner's table by address follows the tuples: each new one that passes
+ * a check is reported once, a repeat is not, a failed check never is, and
+ * the fifth pushes out the oldest, reported as removed.
+ */
+static void tuples_follow(dtls_ctx *sctx, const struct sdp_offer *offer)
+{
+	struct transport_listener l = { t_send, t_rtp, t_state, NULL, NULL, t_tuple };
+	transport *t = transport_create(sctx, offer, &l, NULL);
+	char user[64];
+	snprintf(user, sizeof user, "%s:brws", transport_ufrag(t));
+	uint8_t tid[12] = { 4 }, req[512];
+	int n = stun_binding_request(tid, user, 1, 2, false, (const uint8_t *)transport_pwd(t),
+				     strlen(transport_pwd(t)), req, sizeof req);
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	inet_pton(AF_INET, "10.213.0.2", &from.sin_addr);
+	for (int port = 1; port <= 5; port++) {
+		from.sin_port = htons((uint16_t)(40000 + port));
+		CHECK(transport_input(t, port, req, (size_t)n, (struct sockaddr *)&from, sizeof from) ==
+		      TRANSPORT_DROP_NONE);
+		CHECK(transport_input(t, port, req, (size_t)n, (struct sockaddr *)&from, sizeof from) ==
+		      TRANSPORT_DROP_NONE); /* the same tuple again: no event */
+	}
+	CHECK(tuples_added == 5 && tuples_removed == 1 && removed_port == 40001);
+	const struct sockaddr_storage *tl;
+	CHECK(transport_tuples(t, &tl) == ICE_MAX_TUPLES);
+	req[n - 1] ^= 1;
+	from.sin_port = htons(40010);
+	CHECK(transport_input(t, 9, req, (size_t)n, (struct sockaddr *)&from, sizeof from) ==
+	      TRANSPORT_DROP_STUN);
+	CHECK(tuples_added == 5);
+	nq = 0;
+	transport_free(t);
+}
+
 int main(void)
 {
 	CHECK(srtpx_init() == SRTPX_OK);
@@ -93,7 +142,8 @@ int main(void)
 	strcpy(offer.fingerprint, dtls_cert_fingerprint(browser_cert));
 	strcpy(offer.setup, "actpass");
 	mapped_address(sctx, &offer);
-	struct transport_listener l = { t_send, t_rtp, t_state, NULL, NULL };
+	tuples_follow(sctx, &offer);
+	struct transport_listener l = { t_send, t_rtp, t_state, NULL, NULL, NULL };
 	transport *t = transport_create(sctx, &offer, &l, NULL);
 	CHECK(t != NULL);
 	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(50000) };
