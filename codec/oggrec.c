@@ -3,6 +3,7 @@
 #include <ogg/ogg.h>
 #include <opus/opus.h>
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,14 +53,22 @@ struct oggrec {
 	/* Digital silence as CELT packets, one per frame size, made once. */
 	uint8_t silence[N_SIZES][16];
 	int silence_len[N_SIZES];
+	/* A page put together before it goes out: the sink takes whole pages, since
+	 * it may drop a write when the disk falls behind, and a header without its
+	 * body would break the file. 27 + 255 bytes of header, 255 segments of 255. */
+	uint8_t page[27 + 255 + 255 * 255];
 };
 
 /* ---- pages -------------------------------------------------------------------------- */
 
 static void write_page(oggrec *r, const ogg_page *pg)
 {
-	r->sink.write(r->sink.ctx, pg->header, (size_t)pg->header_len);
-	r->sink.write(r->sink.ctx, pg->body, (size_t)pg->body_len);
+	size_t h = (size_t)pg->header_len, b = (size_t)pg->body_len;
+	assert(h + b <= sizeof r->page);
+	memcpy(r->page, pg->header, h);
+	if (b)
+		memcpy(r->page + h, pg->body, b);
+	r->sink.write(r->sink.ctx, r->page, h + b);
 }
 
 /* Pages libogg has filled; all of them, on a page of their own, when forced. */
