@@ -165,7 +165,7 @@ JCFG
 	run_loadgen janus 8188 "$spid" "$OUT/janus.json" || { tail -20 "$tmp/janus.log"; exit 1; }
 	kill "$spid"; wait "$spid" 2>/dev/null || true
 	spid=
-	cp "$tmp/janus.log" "$OUT/janus.log"
+	[ "$tmp" = "$OUT" ] || cp "$tmp/janus.log" "$OUT/janus.log"
 fi
 
 [ -n "$ONLY" ] && exit 0
