@@ -2,6 +2,7 @@
 #include "api.h"
 #include "exporter.h"
 #include "hub.h"
+#include "idle.h"
 #include "jwriter.h"
 #include "metrics.h"
 #include "recorder.h"
@@ -12,6 +13,7 @@
 #include "udpbatch.h"
 #include "token.h"
 
+#include <assert.h>
 #include <ev.h>
 #include <libwebsockets.h>
 #include <signal.h>
@@ -29,8 +31,9 @@
 
 #define WS_SUBPROTOCOL "rostrum.v1"
 #define LAG_PERIOD_MS 250
+#define WS_TX_PACKET (64 * 1024)
 #define SHUTDOWN_GRACE_MS 2000
-#define HOUSEKEEPING_MS 1000     /* revocation list poll and idle WebSocket sweep */
+#define HOUSEKEEPING_MS 1000     /* revocation list poll and idle WebSocket deadlines */
 
 #ifndef ROSTRUM_WEBROOT
 #define ROSTRUM_WEBROOT "web-client"
@@ -46,8 +49,11 @@ struct ws_conn {
 	bool rx_discard;         /* the current message went over the limit */
 	int close_code;          /* non-zero: close once the queue is flushed */
 	char close_reason[64];
-	int64_t heard_ms;        /* last frame or pong received (idle timeout) */
+	struct idle_entry idle;  /* last frame or pong received, in net.idle */
 	bool ping_due;           /* quiet for a while: ask for a pong (browsers answer by themselves) */
+	bool peer_closed;        /* the peer sent a close frame: lws answers it, we send no more */
+	bool want_write;         /* lws was asked for a writable callback that has not come yet */
+	size_t dirty_at;         /* 1 + index in net.dirty, 0: not there */
 	struct lws_dll2 node;    /* in net.conns */
 };
 
@@ -92,6 +98,15 @@ struct net {
 	static_site *site;       /* the web client's files, read at start */
 	uint8_t secret[TOKEN_SECRET_LEN];
 	struct lws_dll2_owner conns;
+	struct idle_set idle;    /* every open WebSocket's idle deadline */
+	/*
+	 * Connections given a message in this pass, in the order they were
+	 * given one (borrowed; NULL where one closed since): flushed once,
+	 * before the loop waits again (flush_dirty).
+	 */
+	struct ws_conn **dirty;
+	size_t n_dirty, cap_dirty;
+	uint64_t flush_rand;     /* the rotating start of each flush */
 	lws_sorted_usec_list_t lag_sul;
 	int64_t lag_due_ms;
 	lws_sorted_usec_list_t house_sul;
@@ -124,9 +139,38 @@ static int64_t net_now(const struct net *n)
 
 /* ---- outgoing queue -------------------------------------------------------- */
 
+/* Asks lws for a writable callback unless one is already on its way. */
+static void want_writable(struct ws_conn *c)
+{
+	if (c->want_write)
+		return;
+	c->want_write = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Notes that c has something new to send in this pass (at most once per pass). */
+static void mark_dirty(struct net *n, struct ws_conn *c)
+{
+	if (c->dirty_at)
+		return;
+	if (n->n_dirty == n->cap_dirty) {
+		n->cap_dirty = n->cap_dirty ? n->cap_dirty * 2 : 256;
+		n->dirty = rs_realloc(n->dirty, n->cap_dirty * sizeof *n->dirty);
+	}
+	n->dirty[n->n_dirty++] = c;
+	c->dirty_at = n->n_dirty;
+}
+
+static void unmark_dirty(struct net *n, struct ws_conn *c)
+{
+	if (c->dirty_at)
+		n->dirty[c->dirty_at - 1] = NULL;
+	c->dirty_at = 0;
+}
+
 static int io_send(void *ctx, void *transport, rs_msg *m)
 {
-	(void)ctx;
+	struct net *n = ctx;
 	struct ws_conn *c = transport;
 	if (c->close_code)
 		return 0;
@@ -135,8 +179,8 @@ static int io_send(void *ctx, void *transport, rs_msg *m)
 		return -1;
 	if (rc == SENDQ_REPLACED)
 		metrics_add("rostrum_messages_coalesced_total", 1);
-	else if (c->q.len == 1)
-		lws_callback_on_writable(c->wsi); /* the queue was empty: nobody asked yet */
+	else
+		mark_dirty(n, c);
 	return 0;
 }
 
@@ -148,19 +192,45 @@ static void io_close(void *ctx, void *transport, int code, const char *reason)
 		return;
 	c->close_code = code;
 	rs_strlcpy(c->close_reason, reason, sizeof c->close_reason);
-	lws_callback_on_writable(c->wsi);
+	want_writable(c);
 }
 
-#define WRITE_BUDGET_BYTES (256 * 1024) /* per writable callback, so one reader cannot hog the loop */
+#define WRITE_BUDGET_BYTES (256 * 1024) /* per connection per pass, so one reader cannot hog the loop */
 
 /*
- * Writes what the socket takes now, not one frame: frames go out while lws
- * says the pipe is not choked, up to a budget; then it asks to be called
- * again. Returns -1 to close the connection.
+ * Hands queued frames to lws while nothing of an earlier one waits in lws'
+ * own buffer, up to a budget. lws 4.1.6 (lws_issue_raw): with its buffer
+ * empty, lws_write sends what the socket takes and keeps the unsent tail
+ * (all of it on EAGAIN) in wsi->buflist_out, asks for POLLOUT itself and
+ * returns the whole length; only a broken socket returns less. Stopping at
+ * the first buffered tail means lws holds at most one frame beyond the
+ * socket, so a slow reader's backlog stays in c->q, under its byte limit.
+ * No poll() per frame (lws_send_pipe_choked makes one). -1: close it.
+ */
+static int write_queue(struct ws_conn *c)
+{
+	size_t written = 0;
+	rs_msg *m;
+	while (written < WRITE_BUDGET_BYTES && !lws_partial_buffered(c->wsi) &&
+	       (m = sendq_peek(&c->q))) {
+		size_t len = rs_msg_len(m);
+		int w = lws_write(c->wsi, rs_msg_payload(m), len, LWS_WRITE_TEXT);
+		sendq_pop(&c->q);
+		if (w < (int)len)
+			return -1;
+		written += len;
+	}
+	return 0;
+}
+
+/*
+ * The writable callback: a close that is due, a ping, or the rest of the
+ * queue. Returns -1 to close the connection.
  */
 static int ws_writable(struct net *n, struct ws_conn *c)
 {
 	(void)n;
+	c->want_write = false;
 	bool flush_first = c->close_code && c->close_code != HUB_CLOSE_SLOW;
 	if (c->close_code && (!c->q.len || !flush_first)) {
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
@@ -174,24 +244,62 @@ static int ws_writable(struct net *n, struct ws_conn *c)
 		if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
 			return -1;
 		if (c->q.len)
-			lws_callback_on_writable(c->wsi);
+			want_writable(c);
 		return 0;
 	}
-	size_t written = 0;
-	rs_msg *m;
-	while ((m = sendq_peek(&c->q)) && written < WRITE_BUDGET_BYTES) {
-		size_t len = rs_msg_len(m);
-		int w = lws_write(c->wsi, rs_msg_payload(m), len, LWS_WRITE_TEXT);
-		sendq_pop(&c->q);
-		if (w < (int)len)
-			return -1;
-		written += len;
-		if (lws_send_pipe_choked(c->wsi))
-			break;
-	}
+	if (write_queue(c))
+		return -1;
 	if (c->q.len || c->close_code)
-		lws_callback_on_writable(c->wsi);
+		want_writable(c);
 	return 0;
+}
+
+/*
+ * Writes c's new messages now, outside lws' writable callback, when that is
+ * safe: the connection is open, nothing of ours is pending (a close, a
+ * ping, a peer's close being answered) and lws holds nothing unsent for it.
+ * A fan-out to 5,000 then costs one send() each, not an epoll_ctl to arm
+ * POLLOUT, a wake-up, the callback, a poll() and an epoll_ctl to disarm.
+ * Anything else waits for the writable callback, as before.
+ */
+static void ws_flush(struct ws_conn *c)
+{
+	if (!c->q.len || c->want_write)
+		return;
+	if (c->close_code || c->ping_due || c->peer_closed || lws_partial_buffered(c->wsi)) {
+		want_writable(c);
+		return;
+	}
+	if (write_queue(c)) {
+		/* outside its callbacks: lws closes it from its own */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (c->q.len && !lws_partial_buffered(c->wsi))
+		want_writable(c); /* over the budget: the rest when writable */
+}
+
+/*
+ * Flushes every connection given a message in this pass. The start rotates
+ * (a random member each pass) so that no member of a big room is always the
+ * last one written to.
+ */
+static void flush_dirty(struct net *n)
+{
+	size_t count = n->n_dirty;
+	if (!count)
+		return;
+	n->flush_rand = n->flush_rand * 6364136223846793005ULL + 1442695040888963407ULL;
+	size_t start = (size_t)(n->flush_rand >> 33) % count;
+	for (size_t i = 0; i < count; i++) {
+		struct ws_conn *c = n->dirty[(start + i) % count];
+		if (!c)
+			continue;
+		c->dirty_at = 0;
+		ws_flush(c);
+	}
+	assert(n->n_dirty == count); /* flushing never queues */
+	n->n_dirty = 0;
 }
 
 /* ---- WebSocket ------------------------------------------------------------- */
@@ -202,7 +310,7 @@ static void ws_established(struct net *n, struct ws_conn *c, struct lws *wsi)
 	c->wsi = wsi;
 	c->open = true;
 	sendq_init(&c->q, (size_t)n->cfg->limits.send_queue_bytes, (size_t)n->cfg->limits.send_queue);
-	c->heard_ms = rs_mono_ms();
+	idle_add(&n->idle, &c->idle, rs_mono_ms());
 	lws_dll2_add_tail(&c->node, &n->conns);
 	if (n->stopping) {
 		io_close(n, c, HUB_CLOSE_GOING_AWAY, "server shutting down");
@@ -218,6 +326,8 @@ static void ws_closed(struct net *n, struct ws_conn *c)
 	if (!c->open)
 		return; /* never established */
 	c->open = false;
+	unmark_dirty(n, c);
+	idle_remove(&n->idle, &c->idle);
 	hub_conn_closed(n->hub, c->hc, net_now(n));
 	c->hc = NULL;
 	sendq_clear(&c->q);
@@ -230,7 +340,7 @@ static void ws_closed(struct net *n, struct ws_conn *c)
 static void ws_receive(struct net *n, struct ws_conn *c, const void *in, size_t len)
 {
 	struct lws *wsi = c->wsi;
-	c->heard_ms = rs_mono_ms();
+	idle_heard(&c->idle, rs_mono_ms());
 	if (!c->hc || c->close_code)
 		return;
 	if (lws_is_first_fragment(wsi)) {
@@ -267,7 +377,10 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		ws_receive(n, c, in, len);
 		break;
 	case LWS_CALLBACK_RECEIVE_PONG:
-		c->heard_ms = rs_mono_ms(); /* a browser answers our pings by itself */
+		idle_heard(&c->idle, rs_mono_ms()); /* a browser answers our pings by itself */
+		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		c->peer_closed = true;
 		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writable(n, c);
@@ -1014,6 +1127,7 @@ static void arm_hub_timer(struct net *n, int64_t due)
 /* After every loop pass: arm one timer at the hub's next deadline, kick the journal socket. */
 static void after_pass(struct net *n)
 {
+	flush_dirty(n);
 	flush_udp(n);
 	int64_t due = hub_next_deadline(n->hub);
 	if (due != n->hub_due) {
@@ -1081,24 +1195,27 @@ static void refresh_revocations(struct net *n)
 
 /*
  * Pings WebSockets quiet for a third of idle_timeout_s, and closes those that
- * sent nothing, not even the pong every browser answers by itself, for all of it.
+ * sent nothing, not even the pong every browser answers by itself, for all of
+ * it. Only connections whose own deadline has come are looked at (idle.h).
  */
 static void close_idle(struct net *n)
 {
-	int64_t limit = (int64_t)n->cfg->limits.idle_timeout_s * 1000, now = rs_mono_ms();
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&n->conns)) {
-		struct ws_conn *c = lws_container_of(d, struct ws_conn, node);
-		if (!c->close_code && now - c->heard_ms > limit / 3 && !c->ping_due) {
+	enum idle_action act;
+	struct idle_entry *e;
+	while ((e = idle_poll(&n->idle, rs_mono_ms(), &act))) {
+		struct ws_conn *c = lws_container_of(e, struct ws_conn, idle);
+		if (c->close_code)
+			continue;
+		if (act == IDLE_PING) {
 			c->ping_due = true;
-			lws_callback_on_writable(c->wsi);
+			want_writable(c);
+			continue;
 		}
-		if (!c->close_code && now - c->heard_ms > limit) {
-			metrics_add("rostrum_idle_closes_total", 1);
-			io_close(n, c, HUB_CLOSE_IDLE, "idle timeout");
-			/* a peer that does not read either never takes the close frame */
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
-		}
-	} lws_end_foreach_dll(d);
+		metrics_add("rostrum_idle_closes_total", 1);
+		io_close(n, c, HUB_CLOSE_IDLE, "idle timeout");
+		/* a peer that does not read either never takes the close frame */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+	}
 }
 
 static void housekeeping(lws_sorted_usec_list_t *sul)
@@ -1154,7 +1271,8 @@ static int cb_static(struct lws *wsi, enum lws_callback_reasons reason, void *us
 static const struct lws_protocols protocols[] = {
 	{ "http", cb_http, 0, 0, 0, NULL, 0 }, /* state: http_tx_of() */
 	{ "rostrum-static", cb_static, sizeof(struct static_tx), 0, 0, NULL, 0 },
-	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, 0 },
+	/* tx_packet_size: a frame up to 64 KiB (a big room's snapshot) goes to send() whole */
+	{ WS_SUBPROTOCOL, cb_ws, sizeof(struct ws_conn), 4096, 0, NULL, WS_TX_PACKET },
 	{ "rostrum-journal", cb_journal, 0, 0, 0, NULL, 0 },
 	{ EXPORTER_PROTOCOL, exporter_pipe_cb, 0, 0, 0, NULL, 0 },
 	{ "rostrum-media", cb_media, 0, 0, 0, NULL, 0 },
@@ -1420,6 +1538,8 @@ static int teardown(struct net *n)
 		rc = 1;
 	}
 	recorder_destroy(n->rec);
+	idle_free(&n->idle);
+	free(n->dirty);
 	token_set_revocation_check(NULL, NULL);
 	revoke_destroy(n->revoked);
 	static_site_destroy(n->site);
@@ -1445,6 +1565,8 @@ int net_run(struct rs_config *cfg)
 	struct net *n = rs_calloc(1, sizeof *n);
 	n->cfg = cfg;
 	n->tcp_fd = -1;
+	idle_init(&n->idle, (int64_t)cfg->limits.idle_timeout_s * 1000);
+	n->flush_rand = (uint64_t)rs_mono_ms();
 	n->wall_base_ms = rs_wall_ms();
 	n->mono_base_ms = rs_mono_ms();
 	char err[512];
