@@ -136,3 +136,169 @@ def test_presence_flood_spares_a_reading_bystander(server):
             await c.close()
         await by.close()
     run(go())
+
+
+class Trickle:
+    """A raw WebSocket reader with a tiny receive buffer, so that the server's writes
+    to it are partial: reads `step` bytes every `pause` seconds (None: never reads)."""
+
+    def __init__(self, server, step=None, pause=0.005):
+        import base64
+        import os
+        import socket
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect(("127.0.0.1", server.port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n"
+                           % (key, SUBPROTOCOL)).encode())
+        self.sock.setblocking(False)
+        self.step, self.pause = step, pause
+        self.buf, self.head_done = b"", False
+        self.texts, self.close_code = [], None
+
+    def send_json(self, obj):
+        import os
+        p, mask = json.dumps(obj).encode(), os.urandom(4)
+        assert len(p) < 126
+        self.sock.sendall(bytes([0x81, 0x80 | len(p)]) + mask +
+                          bytes(b ^ mask[i % 4] for i, b in enumerate(p)))
+
+    def _frames(self):
+        import struct
+        if not self.head_done:
+            if b"\r\n\r\n" not in self.buf:
+                return
+            self.buf = self.buf.split(b"\r\n\r\n", 1)[1]
+            self.head_done = True
+        while len(self.buf) >= 2:
+            op, n, i = self.buf[0] & 0x0f, self.buf[1] & 0x7f, 2
+            if len(self.buf) < {126: 4, 127: 10}.get(n, 2):
+                return
+            if n == 126:
+                n, i = struct.unpack("!H", self.buf[2:4])[0], 4
+            elif n == 127:
+                n, i = struct.unpack("!Q", self.buf[2:10])[0], 10
+            if len(self.buf) < i + n:
+                return
+            payload, self.buf = self.buf[i:i + n], self.buf[i + n:]
+            if op == 1:
+                self.texts.append(json.loads(payload))  # a torn frame fails here
+            elif op == 8:
+                self.close_code = struct.unpack("!H", payload[:2])[0] if n >= 2 else 1005
+
+    async def run(self, stop):
+        while not stop.is_set() and self.close_code is None:
+            await asyncio.sleep(self.pause)
+            if self.step is None and self.head_done:
+                continue
+            try:
+                d = self.sock.recv(self.step or 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                break
+            if not d:
+                break
+            self.buf += d
+            self._frames()
+
+    def finals(self):
+        return [m["text"] for m in self.texts if m.get("type") == "caption"
+                and m.get("kind") == "final"]
+
+
+def test_slow_reader_closed_only_past_its_byte_limit(make_server):
+    """Fan-out with partial writes: fast readers, a trickling reader whose backlog stays
+    under the limit, and a stalled one. Only the stalled one is closed (4001), once its
+    backlog passes send_queue_bytes; everyone else gets every caption, whole and in order."""
+    limit, n_caps, n_fast = 64 * 1024, 150, 30
+    server = make_server(config={"limits": {"send_queue_bytes": limit, "rate_per_sec": 10000,
+                                            "rate_burst": 10000, "max_connections": 100}})
+    cap_tok = server.token("plenary", "captioner", "Cap")
+
+    def slow_closes():
+        text = server.get("/metrics")[1]
+        text = text.decode() if isinstance(text, bytes) else text
+        for line in text.splitlines():
+            if line.startswith("rostrum_slow_consumers_total"):
+                return int(float(line.split()[-1]))
+        return 0
+
+    async def go():
+        stop = asyncio.Event()
+        fast = []
+        for i in range(n_fast):
+            c = await Client.connect(server, check=i == 0)
+            await c.ok("join", room="plenary", name="Fast %d" % i)
+            fast.append(c)
+        trickle, stalled = Trickle(server, step=2048), Trickle(server, step=None)
+        for t, name in ((trickle, "Trickle"), (stalled, "Stalled")):
+            while not t.head_done:
+                await asyncio.sleep(0.01)
+                try:
+                    t.buf += t.sock.recv(4096)
+                except BlockingIOError:
+                    pass
+                t._frames()
+            t.send_json({"type": "join", "id": 1, "room": "plenary", "name": name})
+        tasks = [asyncio.create_task(t.run(stop)) for t in (trickle, stalled)]
+        cap = await Client.connect(server)
+        await cap.ok("join", room="plenary", token=cap_tok)
+        sent = []
+
+        async def send_and_collect(n, pause):
+            first = len(sent)
+            for i in range(first, first + n):
+                text = (("Line %03d " % i) + "of the session record, padded to a long line. " * 20)
+                await cap.ok("caption.final", text=text[:900])
+                sent.append(text[:900])
+                await asyncio.sleep(pause)
+
+            async def collect(c):
+                got = []
+                while len(got) < n:
+                    ev = await c.event("caption", timeout=20, pred=lambda m: m["kind"] == "final")
+                    got.append(ev["text"])
+                return got
+            for got in await asyncio.gather(*(collect(c) for c in fast)):
+                assert got == sent[first:]
+        # About 250 a second: the trickle keeps up, its writes partial all along.
+        await send_and_collect(n_caps, 0.004)
+        deadline = time.monotonic() + 20
+        while len(trickle.finals()) < n_caps and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*tasks)
+        assert trickle.close_code is None and trickle.finals() == sent
+        # Then faster, until the server gives up on the stalled reader: only once its
+        # backlog is past the 64 KiB limit (plus what the kernel holds for it).
+        for c in fast[3:]:
+            await c.close()
+        fast = fast[:3]
+        while slow_closes() == 0 and len(sent) < 6000:
+            await send_and_collect(100, 0)
+        assert slow_closes() == 1
+        assert len(sent) * 900 > limit
+        stalled.sock.setblocking(True)
+        stalled.sock.settimeout(5)
+        while stalled.close_code is None:
+            try:
+                d = stalled.sock.recv(65536)
+            except OSError:
+                break
+            if not d:
+                break
+            stalled.buf += d
+            stalled._frames()
+        got = stalled.finals()
+        assert stalled.close_code == 4001, (stalled.close_code, len(got))
+        assert got == sent[:len(got)] and len(got) < len(sent)  # whole and in order
+        for c in fast:
+            assert c.ws.close_code is None
+        await asyncio.gather(*(c.close() for c in fast + [cap]))
+        trickle.sock.close()
+        stalled.sock.close()
+    run(go())
