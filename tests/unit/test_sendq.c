@@ -72,11 +72,50 @@ static void test_replace(void)
 		rs_msg_unref(v[i]);
 }
 
+/*
+ * One caption to 1,000 readers: every queue holds the same bytes (no copy
+ * per recipient), in order; the message is freed once the last queue lets go
+ * (the ASan build checks that). A reader whose queue is full is refused
+ * without disturbing the others.
+ */
+static void test_shared_fanout(void)
+{
+	enum { N = 1000 };
+	static struct sendq q[N];
+	for (int i = 0; i < N; i++)
+		sendq_init(&q[i], i == 7 ? 250 : 1 << 20, 0);
+	rs_msg *m[3];
+	for (int k = 0; k < 3; k++) {
+		m[k] = msg(100, 0);
+		int full = 0;
+		for (int i = 0; i < N; i++)
+			full += sendq_push(&q[i], m[k]) == SENDQ_FULL;
+		CHECK(full == (k == 2)); /* the 250-byte reader takes two, not three */
+	}
+	unsigned char *p0 = rs_msg_payload(m[0]);
+	for (int k = 0; k < 3; k++)
+		rs_msg_unref(m[k]); /* the queues hold the only references now */
+	bool same = true, ordered = true;
+	for (int i = 0; i < N; i++) {
+		same = same && rs_msg_payload(sendq_peek(&q[i])) == p0;
+		size_t len = q[i].len;
+		for (size_t k = 0; q[i].len; k++) { /* compares addresses only: nothing freed is read */
+			ordered = ordered && sendq_peek(&q[i]) == m[k];
+			sendq_pop(&q[i]);
+		}
+		CHECK(len == (i == 7 ? 2u : 3u));
+		sendq_clear(&q[i]);
+	}
+	CHECK(same);
+	CHECK(ordered);
+}
+
 int main(void)
 {
 	test_bytes();
 	test_count();
 	test_replace();
+	test_shared_fanout();
 	printf("%d passed, %d failed\n", check_passed, check_failed);
 	return check_failed != 0;
 }
