@@ -15,7 +15,10 @@
 # example "--join-rate 100" or "--rooms 200 --speakers 0"), OUT (directory
 # for the JSON reports, default a temporary one), PERF=1 (perf record -g on
 # the server for the speaking window, into OUT/SERVER.perf.data), PERF_JOIN=S
-# (the same for S seconds from the start of the joins, OUT/SERVER.join.perf.data).
+# (the same for S seconds from the start of the joins, OUT/SERVER.join.perf.data),
+# RPS=0 (leave each veth end's receive work where the kernel puts it: in the
+# sender's context; by default the clients' end is steered to CLIENT_CPU and
+# the servers' end to SERVER_CPU, as if they were separate machines).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${LG_IN_NETNS:-}" != 1 ]; then
@@ -38,6 +41,18 @@ ip link set lg0 up
 ip -n "$cns" addr add 10.213.0.2/24 dev lg1
 ip -n "$cns" link set lo up
 ip -n "$cns" link set lg1 up
+
+# veth delivers a datagram in the sender's softirq, so without steering the
+# clients' receive path (socket lookup, enqueue, wake-up) is charged to the
+# server's core. RPS queues each end's receive work to the core of the side
+# that owns it; the sender keeps all of its own send path.
+cpumask() { printf '%x' $((1 << $1)); }
+if [ "${RPS:-1}" != 0 ]; then
+	unshare -m sh -c "mount -t sysfs none /sys && echo $(cpumask "${SERVER_CPU:-1}") > /sys/class/net/lg0/queues/rx-0/rps_cpus" ||
+		echo "compare.sh: RPS on lg0 not set" >&2
+	ip netns exec "$cns" sh -c "echo $(cpumask "${CLIENT_CPU:-0}") > /sys/class/net/lg1/queues/rx-0/rps_cpus" ||
+		echo "compare.sh: RPS on lg1 not set" >&2
+fi
 
 N=${1:-200}
 SECS=${2:-10}
