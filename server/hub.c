@@ -156,7 +156,7 @@ static struct hroom *add_room(hub *h, const char *id, const char *title, bool op
 	struct hroom *hr = rs_calloc(1, sizeof *hr);
 	hr->hub = h;
 	hr->room = room_create(id, title, open, policy, &lim, &l);
-	th_item_init(&hr->timer);
+	deadline_node_init(&hr->timer, hr);
 	FOR_FEATURES(f)
 		if (f->room_created)
 			f->room_created(h, hr, policy);
@@ -170,7 +170,7 @@ static void free_room(hub *h, struct hroom *hr)
 	FOR_FEATURES_REVERSE(f)
 		if (f->room_destroyed)
 			f->room_destroyed(h, hr);
-	th_set(&h->timers, &hr->timer, TH_NONE);
+	deadline_set(h->timers, &hr->timer, DEADLINE_NEVER);
 	room_destroy(hr->room);
 	free(hr);
 }
@@ -208,6 +208,7 @@ hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct
 	h->io = *io;
 	h->rec = rec;
 	h->next_pid = 1;
+	h->timers = deadline_heap_create();
 	for (size_t i = 0; i < hub_n_features; i++)
 		h->features[h->n_features++] = hub_features[i];
 	FOR_FEATURES(f)
@@ -232,7 +233,7 @@ void hub_destroy(hub *h)
 	FOR_FEATURES_REVERSE(f)
 		if (f->fini)
 			f->fini(h);
-	th_free(&h->timers);
+	deadline_heap_destroy(h->timers);
 	free(h->dirty);
 	free(h);
 }
@@ -756,10 +757,10 @@ int64_t hub_next_deadline(hub *h)
 	for (size_t i = 0; i < h->n_dirty; i++) {
 		struct hroom *hr = h->dirty[i];
 		hr->dirty = false;
-		th_set(&h->timers, &hr->timer, room_due(hr));
+		deadline_set(h->timers, &hr->timer, room_due(hr));
 	}
 	h->n_dirty = 0;
-	int64_t due = th_next(&h->timers);
+	int64_t due = deadline_next(h->timers);
 	FOR_FEATURES(f) {
 		int64_t d = f->deadline ? f->deadline(h) : INT64_MAX;
 		if (d < due)
@@ -782,10 +783,9 @@ void hub_tick(hub *h, int64_t now)
 		if (f->tick && f->deadline && f->deadline(h) <= now)
 			f->tick(h, now);
 	/* Each room due is ticked once and recomputed; the rest of the heap is not looked at. */
-	th_item *top;
-	while ((top = th_top(&h->timers)) && top->due <= now) {
-		struct hroom *hr = (struct hroom *)((char *)top - offsetof(struct hroom, timer));
-		th_set(&h->timers, top, TH_NONE);
+	struct deadline_node *top;
+	while ((top = deadline_pop_due(h->timers, now))) {
+		struct hroom *hr = top->owner;
 		tick_room(h, hr, now);
 		hub_room_dirty(h, hr);
 	}

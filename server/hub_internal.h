@@ -18,7 +18,7 @@
 #include "floor.h"
 #include "hub.h"
 #include "recorder.h"
-#include "timerheap.h"
+#include "media/deadline.h"
 #include "transport.h"
 
 #include <stdarg.h>
@@ -31,7 +31,7 @@ struct hroom {
 	room *room;            /* owned */
 	hub *hub;              /* the owner */
 	void *slot[HUB_FEATURE_MAX]; /* each feature's state for the room, by feature id */
-	th_item timer;         /* in hub.timers at the room's next deadline */
+	struct deadline_node timer; /* in hub.timers at the room's next deadline */
 	bool dirty;            /* in hub.dirty: its deadline is recomputed before the loop sleeps */
 	/* floor (hub_floor.c; hub_media.c and hub_mix.c read it too) */
 	floor_ctl *floor;      /* owned */
@@ -72,7 +72,7 @@ struct hub {
 	uint32_t next_pid;
 	const struct hub_feature *features[HUB_FEATURE_MAX]; /* hub_features[], then any added */
 	size_t n_features;
-	timerheap timers;             /* rooms by their next deadline */
+	deadline_heap *timers;        /* owned: rooms by their next deadline */
 	struct hroom **dirty;         /* rooms whose deadline may have moved */
 	size_t n_dirty, cap_dirty;
 	/* media (hub_media.c, hub_mix.c, created by its entry in hub_features.c) */
