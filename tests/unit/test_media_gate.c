@@ -8,8 +8,7 @@
  * ufrag binds its tuple; RTP from a paused producer's tuple is dropped
  * before decryption.
  */
-#include "check.h"
-#include "hub.h"
+#include "hub_fixture.h"
 #include "metrics.h"
 #include "dtls.h"
 #include "srtpx.h"
@@ -18,27 +17,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
-
-#define MAX_SEEN 128
-
-struct fake {
-	json_t *seen[MAX_SEEN];
-	int n;
-};
-
-static int fake_send(void *ctx, void *transport, rs_msg *m)
-{
-	(void)ctx;
-	struct fake *f = transport;
-	if (f->n < MAX_SEEN)
-		f->seen[f->n++] = json_loads((const char *)rs_msg_payload(m), 0, NULL);
-	return 0;
-}
-
-static void fake_close(void *ctx, void *transport, int code, const char *reason)
-{
-	(void)ctx; (void)transport; (void)code; (void)reason;
-}
 
 static int udp_sent;
 static uint8_t udpq[32][1600];
@@ -54,13 +32,6 @@ static void fake_udp(void *ctx, const struct sockaddr *to, socklen_t tl, const u
 		memcpy(udpq[udpq_n], b, n);
 		udpq_len[udpq_n++] = n;
 	}
-}
-
-static void fake_clear(struct fake *f)
-{
-	for (int i = 0; i < f->n; i++)
-		json_decref(f->seen[i]);
-	f->n = 0;
 }
 
 /* The audio.send messages f got, in order: "01" is false then true. */
@@ -84,22 +55,10 @@ static json_t *last_result(struct fake *f)
 }
 
 static uint8_t secret[TOKEN_SECRET_LEN] = "gate-test-secret-gate-test-secr";
-static struct rs_config cfg;
-static int64_t now = 1700000000000;
-
-static void say(hub *h, hub_conn *c, const char *text)
-{
-	hub_conn_input(h, c, text, strlen(text), now);
-	now += 100;
-}
 
 static char *mint(const char *room, enum rs_role role, const char *name)
 {
-	struct token_claims c = { .role = role, .exp = now / 1000 + 3600 };
-	strcpy(c.room, room);
-	c.attrs.onsite = ATTRS_ONSITE_UNKNOWN;
-	CHECK(attrs_set_name(&c.attrs, name));
-	return token_issue(secret, &c);
+	return fixture_mint(secret, room, role, name, now / 1000 + 3600);
 }
 
 static char offer_sdp[2048];
