@@ -93,6 +93,18 @@ static void creds(struct fake *f, char *ufrag, char *pwd)
 	CHECK(sscanf(strstr(sdp, "a=ice-pwd:"), "a=ice-pwd:%24s", pwd) == 1);
 }
 
+/* Closes the participant's and the moderator's connections and frees the hub with its recorder. */
+static void teardown(hub *h, hub_conn *cp, hub_conn *cm, struct fake *fp, struct fake *fm)
+{
+	hub_conn_closed(h, cp, now);
+	hub_conn_closed(h, cm, now);
+	fake_clear(fm);
+	fake_clear(fp);
+	recorder *rec = hub_recorder(h);
+	hub_destroy(h);
+	recorder_destroy(rec);
+}
+
 static void test_gate(void)
 {
 	static const struct hub_io io = { .send = fake_send, .close = fake_close,
@@ -178,13 +190,7 @@ static void test_gate(void)
 	hub_media_input(h, now, req_buf, (size_t)n, (struct sockaddr *)&from, sizeof from);
 	CHECK(metrics_get("rostrum_media_dropped_total{reason=\"unknown_source\"}") == unknown + 2);
 
-	hub_conn_closed(h, cp, now);
-	hub_conn_closed(h, cm, now);
-	fake_clear(&fm);
-	fake_clear(&fp);
-	recorder *rec = hub_recorder(h);
-	hub_destroy(h);
-	recorder_destroy(rec);
+	teardown(h, cp, cm, &fp, &fm);
 }
 
 static double counter(const char *reason)
@@ -297,13 +303,7 @@ static void test_paused_before_decrypt(dtls_cert *bcert, dtls_ctx *bctx)
 
 	srtpx_free(bs);
 	dtls_conn_free(b);
-	hub_conn_closed(h, cp, now);
-	hub_conn_closed(h, cm, now);
-	fake_clear(&fm);
-	fake_clear(&fp);
-	recorder *rec = hub_recorder(h);
-	hub_destroy(h);
-	recorder_destroy(rec);
+	teardown(h, cp, cm, &fp, &fm);
 }
 
 int main(void)
