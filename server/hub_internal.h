@@ -68,6 +68,9 @@ struct hub {
 	/* owned */
 	struct hroom **rooms;
 	size_t n_rooms;
+	struct hroom **by_id;         /* rooms by id: open addressing, at most half full */
+	unsigned id_bits;             /* 1 << id_bits slots in by_id, 0 before the first room */
+	uint64_t room_probes;         /* by_id slots looked at, ever (tests bound the work) */
 	size_t n_conns;
 	uint32_t next_pid;
 	const struct hub_feature *features[HUB_FEATURE_MAX]; /* hub_features[], then any added */

@@ -521,6 +521,43 @@ static void test_feature_table(void)
 	hub_destroy(h);
 }
 
+/*
+ * Thousands of rooms: each lookup by id looks at a few index slots (counted,
+ * not timed; a scan would look at every room), and a join's records and
+ * roster delta find their room without a lookup at all.
+ */
+static void test_many_rooms(void)
+{
+	int saved = big.limits.max_rooms;
+	big.limits.max_rooms = 5000;
+	hub *h = new_big_hub(1000);
+	char id[32];
+	for (int i = 0; i < 4000; i++) {
+		snprintf(id, sizeof id, "room-%d", i);
+		CHECK(hub_hroom_ensure(h, id) != NULL);
+	}
+	CHECK(h->n_rooms == 4001);
+	uint64_t before = h->room_probes;
+	int found = 0;
+	for (int i = 0; i < 8000; i++) { /* half of them absent */
+		snprintf(id, sizeof id, "room-%d", i);
+		struct hroom *hr = hub_hroom(h, id);
+		found += hr && strcmp(room_id(hr->room), id) == 0;
+	}
+	CHECK(found == 4000);
+	CHECK(h->room_probes - before <= 4 * 8000);
+	struct fake f = { 0 };
+	before = h->room_probes;
+	hub_conn *c = join_as(h, &f, "Late");
+	tick(h);
+	CHECK(last_of(&f, "result") != NULL && count_of(&f, "roster.delta") == 1);
+	CHECK(h->room_probes - before <= 4);
+	quit(h, c);
+	fake_clear(&f);
+	hub_destroy(h);
+	big.limits.max_rooms = saved;
+}
+
 int main(void)
 {
 	config_default(&cfg);
@@ -541,6 +578,7 @@ int main(void)
 	test_presence_flood_spares_bystander();
 	test_bounded_roster_and_pages();
 	test_feature_table();
+	test_many_rooms();
 	config_free(&big);
 	config_free(&cfg);
 	recorder_destroy(rec);
