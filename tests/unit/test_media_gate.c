@@ -105,12 +105,19 @@ static void teardown(hub *h, hub_conn *cp, hub_conn *cm, struct fake *fp, struct
 	recorder_destroy(rec);
 }
 
-static void test_gate(void)
+/* A hub with a memory-only recorder whose datagrams land in fake_udp. */
+static hub *gate_hub(void)
 {
 	static const struct hub_io io = { .send = fake_send, .close = fake_close,
 					  .send_udp = fake_udp };
 	hub *h = hub_create(&cfg, secret, &io, recorder_create("/nonexistent", NULL));
 	hub_media_port(h, 40000);
+	return h;
+}
+
+static void test_gate(void)
+{
+	hub *h = gate_hub();
 	struct fake fm = { 0 }, fp = { 0 };
 	hub_conn *cm = hub_conn_open(h, &fm, now), *cp = hub_conn_open(h, &fp, now);
 	join_audio(h, cm, &fm, RS_ROLE_MODERATOR, "Chair");
@@ -220,10 +227,7 @@ static size_t browser_rtp(srtpx *bs, uint16_t seq, uint8_t *pkt, size_t cap)
  */
 static void test_paused_before_decrypt(dtls_cert *bcert, dtls_ctx *bctx)
 {
-	static const struct hub_io io = { .send = fake_send, .close = fake_close,
-					  .send_udp = fake_udp };
-	hub *h = hub_create(&cfg, secret, &io, recorder_create("/nonexistent", NULL));
-	hub_media_port(h, 40000);
+	hub *h = gate_hub();
 	struct fake fm = { 0 }, fp = { 0 };
 	hub_conn *cm = hub_conn_open(h, &fm, now), *cp = hub_conn_open(h, &fp, now);
 	char *tok = mint("plenary", RS_ROLE_MODERATOR, "Chair"), msg[1024];
