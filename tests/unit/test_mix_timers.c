@@ -67,7 +67,8 @@ int main(void)
 	strcat(rooms, "]}");
 	CHECK(config_parse(&cfg, rooms, err, sizeof err) == 0);
 	static const struct hub_io io = { .send = fake_send, .close = fake_close };
-	hub *h = hub_create(&cfg, secret, &io, recorder_create("/nonexistent", NULL));
+	recorder *rec = recorder_create("/nonexistent", NULL);
+	hub *h = hub_create(&cfg, secret, &io, rec);
 	int tags[ROOMS];
 	hub_conn *c[ROOMS];
 	for (int i = 0; i < ROOMS; i++) {
@@ -120,6 +121,7 @@ int main(void)
 	for (int i = 0; i < ROOMS; i++)
 		hub_conn_closed(h, c[i], now);
 	hub_destroy(h);
+	recorder_destroy(rec);
 	config_free(&cfg);
 	return check_done();
 }
