@@ -245,8 +245,10 @@ void hub_mix_room_free(hub *h, struct hroom *hr);
 void hub_mix_connected(hub *h, hub_conn *c, int64_t now);
 /* The last member left: the session, and its automatic recording, ends. */
 void hub_mix_room_empty(hub *h, struct hroom *hr, int64_t now);
-int64_t hub_mix_deadline(const struct hroom *hr);
-void hub_mix_tick(hub *h, struct hroom *hr, int64_t now);
+/* The rooms' next mix, talking or silence deadline: the first of one heap, no walk of rooms. */
+int64_t hub_mix_deadline(const hub *h);
+/* Runs each room that is due, once; the others are not looked at. */
+void hub_mix_tick(hub *h, int64_t now);
 /* How many rooms mix and how many record now (health and gauges). */
 void hub_mix_count(const hub *h, size_t *mixing, size_t *recording);
 /* The recording's state for join snapshots and results (new reference). */
