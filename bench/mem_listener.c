@@ -6,9 +6,9 @@
  * reads mallinfo2()'s bytes in use. Only the server's own steps are counted:
  * the client's work happens between the readings. The steps are those a
  * listener goes through in the hub: the DTLS connection, its handshake, the
- * handshake state left after the linger (dtls_conn_timeout once the deadline
- * passes), the SRTP session, the first SRTCP each way (libsrtp2 clones a
- * stream per SSRC there), the first outbound RTP, and, for a speaker only,
+ * handshake state left after the linger (ended here by dtls_conn_peer_keyed(),
+ * as the peer's first SRTP would), the SRTP session, the first SRTCP each
+ * way (libsrtp2, where used, clones a stream per SSRC there), the first outbound RTP, and, for a speaker only,
  * the first inbound RTP.
  *
  *   bench/mem_listener [N] [profile]   N listeners (default 1000); profile
@@ -161,11 +161,8 @@ int main(int argc, char **argv)
 			die("dtls_conn_create");
 		handshake(l);
 		keys_for(l);
-		/* The linger: the hub calls timeout once the deadline it was given passes. */
-		SERVER_STEP(S_LINGER, {
-			if (dtls_conn_next_deadline_ms(l->server) >= 0)
-				dtls_conn_timeout(l->server);
-		});
+		/* The linger's end, or the peer's first SRTP: the SSL goes. */
+		SERVER_STEP(S_LINGER, dtls_conn_peer_keyed(l->server));
 		media(l, (uint32_t)i);
 	}
 	long long listener = 0, speaker = 0;
