@@ -80,6 +80,19 @@ struct srtcp_keys {
 };
 
 /*
+ * What was received from one SSRC over SRTCP: each sender numbers its own
+ * packets (RFC 3711 section 3.2.3: a context per SSRC), libsrtp2 and so
+ * Chromium included. A browser sending audio reports from one or two.
+ */
+#define RTCP_SOURCES 4
+struct rtcp_window {
+	bool used;
+	uint32_t ssrc;
+	uint32_t top;                /* the highest SRTCP index received */
+	uint64_t bits;               /* bit k: index top - k was received */
+};
+
+/*
  * Owned: tx's contexts, and the libsrtp2 session for received RTP, which
  * exists only once RTP has come (a listener never sends any): Debian's
  * libsrtp2 is built on NSS and holds about 30 KB per session.
@@ -90,9 +103,7 @@ struct srtpx {
 	struct srtcp_keys rtcp_out;  /* what it sends over RTCP, from the local keys */
 	struct srtcp_keys rtcp_in;   /* what it receives over RTCP, from the remote keys */
 	uint32_t rtcp_sent;          /* the last SRTCP index sent (the first is 1, as libsrtp2's) */
-	bool rtcp_seen;
-	uint32_t rtcp_top;           /* the highest SRTCP index received */
-	uint64_t rtcp_window;        /* bit k: index rtcp_top - k was received */
+	struct rtcp_window rtcp_rx[RTCP_SOURCES];
 	srtp_t in;                   /* libsrtp2: RTP received, created with its first packet */
 	uint8_t remote[32];          /* the remote master key and salt, until in exists */
 };
@@ -536,24 +547,44 @@ static int rtcp_protect(srtpx *s, uint8_t *pkt, size_t *len)
 	return ok ? SRTPX_OK : SRTPX_E_BAD;
 }
 
-/* Section 3.3.2: a 64-index window behind the highest index received. */
-static bool rtcp_fresh(const srtpx *s, uint32_t index)
+/*
+ * The window of ssrc, or a free one for it; NULL when RTCP_SOURCES others
+ * hold them all (a window is never recycled, which would let its old
+ * packets be replayed).
+ */
+static struct rtcp_window *rtcp_window(srtpx *s, uint32_t ssrc)
 {
-	if (!s->rtcp_seen || index > s->rtcp_top)
-		return true;
-	uint32_t back = s->rtcp_top - index;
-	return back < 64 && !(s->rtcp_window >> back & 1);
+	struct rtcp_window *free_one = NULL;
+	for (int i = 0; i < RTCP_SOURCES; i++) {
+		struct rtcp_window *w = &s->rtcp_rx[i];
+		if (w->used && w->ssrc == ssrc)
+			return w;
+		if (!w->used && !free_one)
+			free_one = w;
+	}
+	if (free_one)
+		*free_one = (struct rtcp_window){ .ssrc = ssrc };
+	return free_one;
 }
 
-static void rtcp_accept(srtpx *s, uint32_t index)
+/* Section 3.3.2: a 64-index window behind the highest index received. */
+static bool rtcp_fresh(const struct rtcp_window *w, uint32_t index)
 {
-	if (!s->rtcp_seen || index > s->rtcp_top) {
-		uint32_t ahead = s->rtcp_seen ? index - s->rtcp_top : 64;
-		s->rtcp_window = ahead >= 64 ? 1 : s->rtcp_window << ahead | 1;
-		s->rtcp_top = index;
-		s->rtcp_seen = true;
+	if (!w->used || index > w->top)
+		return true;
+	uint32_t back = w->top - index;
+	return back < 64 && !(w->bits >> back & 1);
+}
+
+static void rtcp_accept(struct rtcp_window *w, uint32_t index)
+{
+	if (!w->used || index > w->top) {
+		uint32_t ahead = w->used ? index - w->top : 64;
+		w->bits = ahead >= 64 ? 1 : w->bits << ahead | 1;
+		w->top = index;
+		w->used = true;
 	} else {
-		s->rtcp_window |= 1ull << (s->rtcp_top - index);
+		w->bits |= 1ull << (w->top - index);
 	}
 }
 
@@ -570,7 +601,10 @@ static int rtcp_unprotect(srtpx *s, uint8_t *pkt, size_t *len)
 	uint8_t *trailer = gcm ? pkt + *len - 4 : pkt + body;
 	uint32_t word = get32(trailer), index = word & SRTCP_INDEX_MAX;
 	bool encrypted = word & SRTCP_E;
-	if (!rtcp_fresh(s, index))
+	struct rtcp_window *w = rtcp_window(s, get32(pkt + 4));
+	if (!w)
+		return SRTPX_E_BAD;
+	if (!rtcp_fresh(w, index))
 		return SRTPX_E_REPLAY;
 	if (gcm) {
 		size_t aad = encrypted ? 8 : body;  /* unencrypted: the whole packet is authenticated */
@@ -586,7 +620,7 @@ static int rtcp_unprotect(srtpx *s, uint8_t *pkt, size_t *len)
 		if (encrypted && !rtcp_cm_crypt(&s->rtcp_in, pkt, index, pkt + 8, body - 8))
 			return SRTPX_E_BAD;
 	}
-	rtcp_accept(s, index);
+	rtcp_accept(w, index);
 	*len = body;
 	return SRTPX_OK;
 }

@@ -45,8 +45,10 @@ RS_MUST_CHECK int srtpx_unprotect_rtp(srtpx *s, uint8_t *pkt, size_t *len);
 /*
  * SRTCP (RFC 3711 section 3.4; RFC 7714 section 9 for GCM). Each protect
  * takes the next 31-bit index, starting at 1; SRTPX_E_LIMIT once they are
- * used up. Unprotect keeps a 64-index replay window and accepts the E flag
- * clear (authenticated, not encrypted) as well as set.
+ * used up; one counter serves every SSRC sent, so no (SSRC, index) repeats.
+ * Unprotect keeps a 64-index replay window per sending SSRC, for up to 4
+ * SSRCs (a fifth is SRTPX_E_BAD), and accepts the E flag clear
+ * (authenticated, not encrypted) as well as set.
  */
 RS_MUST_CHECK int srtpx_protect_rtcp(srtpx *s, uint8_t *pkt, size_t *len, size_t cap);
 RS_MUST_CHECK int srtpx_unprotect_rtcp(srtpx *s, uint8_t *pkt, size_t *len);
