@@ -430,7 +430,8 @@ static bool shared_ready(void)
 	shared.gcm = EVP_CIPHER_CTX_new();
 	shared.sha1 = EVP_MD_CTX_new();
 	if (shared.ecb && shared.gcm && shared.sha1 &&
-	    EVP_DigestInit_ex(shared.sha1, EVP_sha1(), NULL) == 1)
+	    EVP_DigestInit_ex(shared.sha1, EVP_sha1(), NULL) == 1 &&
+	    EVP_CipherInit_ex(shared.gcm, EVP_aes_128_gcm(), NULL, NULL, NULL, 1) == 1)
 		return true;
 	EVP_CIPHER_CTX_free(shared.ecb);
 	EVP_CIPHER_CTX_free(shared.gcm);
@@ -505,7 +506,7 @@ static bool rtcp_gcm(const struct srtcp_keys *k, bool seal, uint8_t *pkt, size_t
 	int n;
 	rtcp_gcm_iv(k, pkt, get32(trailer), iv);
 	EVP_CIPHER_CTX *c = shared.gcm;
-	bool ok = EVP_CipherInit_ex(c, EVP_aes_128_gcm(), NULL, k->k_e, iv, seal) == 1 &&
+	bool ok = EVP_CipherInit_ex(c, NULL, NULL, k->k_e, iv, seal) == 1 &&
 		  EVP_CipherUpdate(c, NULL, &n, pkt, (int)aad) == 1 &&
 		  EVP_CipherUpdate(c, NULL, &n, trailer, 4) == 1 &&
 		  (len == 0 || EVP_CipherUpdate(c, body, &n, body, (int)len) == 1);
