@@ -204,6 +204,11 @@ dtls_ctx *dtls_ctx_create(const dtls_cert *cert, const char *profiles)
 	SSL_CTX_set_options(s, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * Records never exceed the MTU, so the write buffer need not hold 16 KB
+	 * (OpenSSL sizes it from this; RELEASE_BUFFERS does not apply to DTLS).
+	 */
+	SSL_CTX_set_max_send_fragment(s, DTLS_MTU);
 	ctx->linger_ms = DTLS_LINGER_MS;
 	return ctx;
 }
