@@ -14,7 +14,7 @@
 #include <time.h>
 
 /*
- * After the handshake. OpenSSL's SSL object holds about 70 KB once a
+ * After the handshake. OpenSSL's SSL object holds about 55 KB once a
  * handshake is done (record buffers, the buffered last flight, the session
  * and the peer's certificate), which outweighs everything else a listener
  * costs. Only two things still need it: answering a retransmitted client
