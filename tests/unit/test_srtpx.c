@@ -503,6 +503,24 @@ static void test_rtcp_short(enum dtls_srtp_profile profile)
 	rtcp_close(&r);
 }
 
+/* Random bytes of every length are refused without reading past them (the ASan build checks). */
+static void test_rtcp_garbage(enum dtls_srtp_profile profile)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(profile, &r))
+		return;
+	int refused = 0;
+	for (int i = 0; i < 5000; i++) {
+		size_t len = below(300);
+		uint8_t *p = malloc(len ? len : 1);
+		fill(p, len);
+		refused += srtpx_unprotect_rtcp(r.ours, p, &len) != SRTPX_OK;
+		free(p);
+	}
+	CHECK(refused == 5000);
+	rtcp_close(&r);
+}
+
 /* The libsrtp2 session for received RTP exists only after the first such packet. */
 static void test_lazy_rtp_in(enum dtls_srtp_profile profile)
 {
@@ -543,6 +561,7 @@ int main(int argc, char **argv)
 		test_rtcp_window(profiles[i]);
 		test_rtcp_index_end(profiles[i]);
 		test_rtcp_short(profiles[i]);
+		test_rtcp_garbage(profiles[i]);
 		test_lazy_rtp_in(profiles[i]);
 	}
 	test_rtcp_unencrypted();
