@@ -208,6 +208,19 @@ static void on_rtcp_packet(void *ctx, int type, const uint8_t *pkt, size_t len)
 	rtcp_rx_sr(&s->t->rx, ntp, s->now);
 }
 
+/*
+ * Authentic SRTP or SRTCP proves the peer has our last flight and its keys,
+ * so the DTLS state (most of a listener's memory) can go before its linger.
+ */
+static void peer_keyed(transport *t)
+{
+	if (dtls_conn_released(t->dtls))
+		return;
+	dtls_conn_peer_keyed(t->dtls);
+	if (dtls_conn_released(t->dtls))
+		t->dtls_due = INT64_MAX;
+}
+
 static enum transport_drop on_media(transport *t, int64_t now, uint8_t *buf, size_t len)
 {
 	if (!t->srtp)
@@ -216,12 +229,14 @@ static enum transport_drop on_media(transport *t, int64_t now, uint8_t *buf, siz
 	if (rtcp) {
 		if (srtpx_unprotect_rtcp(t->srtp, buf, &len) != SRTPX_OK)
 			return TRANSPORT_DROP_SRTP;
+		peer_keyed(t);
 		struct sr_seen s = { t, now };
 		return rtcp_walk(buf, len, on_rtcp_packet, &s) ? TRANSPORT_DROP_NONE
 							      : TRANSPORT_DROP_RTP;
 	}
 	if (srtpx_unprotect_rtp(t->srtp, buf, &len) != SRTPX_OK)
 		return TRANSPORT_DROP_SRTP;
+	peer_keyed(t);
 	struct rtp_hdr h;
 	if (rtp_parse(buf, len, t->offer.level_ext_id, &h) != RTP_OK)
 		return TRANSPORT_DROP_RTP;
