@@ -49,11 +49,8 @@ static char *mint(enum rs_role role, const char *name)
 	return token_issue(secret, &c);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
 	config_default(&cfg);
 	char err[256];
 	if (config_parse(&cfg, "{\"limits\":{\"rate_per_sec\":10000,\"rate_burst\":10000,"
@@ -66,7 +63,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	vars[1] = mint(RS_ROLE_MODERATOR, "Chair");
 	vars[3] = mint(RS_ROLE_CAPTIONER, "CART");
 	vars[5] = mint(RS_ROLE_OBSERVER, "Obs");
-	return 0;
 }
 
 static void say(hub *h, hub_conn *c, const char *text, int64_t now)
