@@ -15,7 +15,10 @@
 # example "--join-rate 100" or "--rooms 200 --speakers 0"), OUT (directory
 # for the JSON reports, default a temporary one), PERF=1 (perf record -g on
 # the server for the speaking window, into OUT/SERVER.perf.data), PERF_JOIN=S
-# (the same for S seconds from the start of the joins, OUT/SERVER.join.perf.data).
+# (the same for S seconds from the start of the joins, OUT/SERVER.join.perf.data),
+# RPS=0 (leave each veth end's receive work where the kernel puts it: in the
+# sender's context; by default the clients' end is steered to CLIENT_CPU and
+# the servers' end to SERVER_CPU, as if they were separate machines).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${LG_IN_NETNS:-}" != 1 ]; then
@@ -39,6 +42,18 @@ ip -n "$cns" addr add 10.213.0.2/24 dev lg1
 ip -n "$cns" link set lo up
 ip -n "$cns" link set lg1 up
 
+# veth delivers a datagram in the sender's softirq, so without steering the
+# clients' receive path (socket lookup, enqueue, wake-up) is charged to the
+# server's core. RPS queues each end's receive work to the core of the side
+# that owns it; the sender keeps all of its own send path.
+cpumask() { printf '%x' $((1 << $1)); }
+if [ "${RPS:-1}" != 0 ]; then
+	unshare -m sh -c "mount -t sysfs none /sys && echo $(cpumask "${SERVER_CPU:-1}") > /sys/class/net/lg0/queues/rx-0/rps_cpus" ||
+		echo "compare.sh: RPS on lg0 not set" >&2
+	ip netns exec "$cns" sh -c "echo $(cpumask "${CLIENT_CPU:-0}") > /sys/class/net/lg1/queues/rx-0/rps_cpus" ||
+		echo "compare.sh: RPS on lg1 not set" >&2
+fi
+
 N=${1:-200}
 SECS=${2:-10}
 K=${3:-1}
@@ -46,6 +61,7 @@ BUILD=${BUILD:-$here/build-release}
 SCPU=${SERVER_CPU:-1}
 CCPU=${CLIENT_CPU:-0}
 ONLY=${ONLY:-}
+NICE=${NICE:-10}   # both sides; a measured run on a shared machine wants -5 or lower
 SRV=10.213.0.1
 CLI=10.213.0.2
 tmp=$(mktemp -d /tmp/lg-compare.XXXXXX)
@@ -68,7 +84,7 @@ run_loadgen() { # server port pid json extra...
 	if [ -n "${PERF:-}" ]; then
 		set -- "$@" --window-cmd "perf record -q -g -F 999 -p $pid -o $OUT/$srv.perf.data -- sleep $SECS >/dev/null 2>&1"
 	fi
-	ip netns exec "$cns" timeout $((SECS + 240)) taskset -c "$CCPU" nice -n 10 ${LG_WRAP:-} "$BUILD/bench/loadgen" \
+	ip netns exec "$cns" timeout $((SECS + 240)) taskset -c "$CCPU" nice -n "$NICE" ${LG_WRAP:-} "$BUILD/bench/loadgen" \
 		--server "$srv" --ws "$SRV:$port" --local "$CLI" --listeners "$N" --speakers "$K" \
 		--duration "$SECS" --server-pid "$pid" --label "compare" --json "$json" \
 		${LOADGEN_ARGS---join-rate 50} "$@" | grep -v '^JSON '
@@ -93,7 +109,7 @@ if [ "$ONLY" != janus ]; then
             "rate_per_sec": 100, "rate_burst": 200},
  "rooms": [$rooms]}
 JSON
-	taskset -c "$SCPU" nice -n 10 "$BUILD/server/rostrum" --listen "$SRV:8080" \
+	taskset -c "$SCPU" nice -n "$NICE" "$BUILD/server/rostrum" --listen "$SRV:8080" \
 		--data "$tmp/rdata" --config "$tmp/rostrum.json" >"$tmp/rostrum.log" 2>&1 &
 	spid=$!
 	wait_port 8080
@@ -158,7 +174,7 @@ JCFG
 general: {
 }
 JCFG
-	taskset -c "$SCPU" nice -n 10 janus -C "$j/janus.jcfg" -F "$j" -o >"$tmp/janus.log" 2>&1 &
+	taskset -c "$SCPU" nice -n "$NICE" janus -C "$j/janus.jcfg" -F "$j" -o >"$tmp/janus.log" 2>&1 &
 	spid=$!
 	wait_port 8188
 	[ -n "${LG_DEBUG_NET:-}" ] && (sleep 4; ss -uanp > "$OUT/ss.txt"; cat /proc/net/snmp > "$OUT/snmp.txt") &

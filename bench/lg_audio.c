@@ -128,7 +128,9 @@ int lg_onset_feed(struct lg_onset *o, const uint8_t *payload, size_t len)
 		for (int s = 0; s < 120; s++)
 			e += (double)pcm[b + s] * pcm[b + s];
 		bool loud = sqrt(e / 120) > 1500.0;
-		if (loud && o->quiet_blocks >= 120 && found < 0)
+		/* 150 ms of quiet: two speakers' tones, half a period apart, leave 300 ms
+		 * between them, which a mix's codec delay and smear shorten. */
+		if (loud && o->quiet_blocks >= 60 && found < 0)
 			found = b;
 		o->quiet_blocks = loud ? 0 : o->quiet_blocks + 1;
 	}

@@ -45,7 +45,7 @@ int lg_onset_init(struct lg_onset *o);
 void lg_onset_free(struct lg_onset *o);
 /*
  * Decodes one payload; returns the offset in samples at 48 kHz of a tone
- * onset inside it (after at least 300 ms of quiet), or -1.
+ * onset inside it (after at least 150 ms of quiet), or -1.
  */
 int lg_onset_feed(struct lg_onset *o, const uint8_t *payload, size_t len);
 /* Where the onset lies in our own frames decoded straight away: the codec's delay, samples. */

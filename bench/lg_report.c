@@ -80,6 +80,11 @@ void lg_report(struct lg *g)
 	json_object_set_new(j, "server_rss_kib", json_pack("{s:I, s:I, s:f}", "before",
 		(json_int_t)g->rss_before_kib, "after", (json_int_t)g->rss_after_kib,
 		"per_participant", rss_each));
+	json_object_set_new(j, "generator", json_pack("{s:i, s:i, s:f, s:i, s:f, s:f, s:f}",
+		"verify_every", g->o.verify_every, "verified_listeners", g->verified,
+		"cpu_pct", g->gen_cpu_pct, "core", g->gen_core, "core_busy_pct",
+		g->gen_core_busy_pct, "core0_busy_pct", g->core_busy_pct[0], "core1_busy_pct",
+		g->core_busy_pct[1]));
 	json_object_set_new(j, "extra", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:s}",
 		"markers_received", (json_int_t)g->marked, "roster_messages",
 		(json_int_t)g->roster_msgs, "captions_sent", (json_int_t)g->captions_sent,
@@ -113,6 +118,10 @@ void lg_report(struct lg *g)
 	       g->cpu_idle_pct, g->cpu_active_pct, us_total, us_pkt, g->cpu_join_s);
 	printf("server RSS: %ld -> %ld KiB, %.1f KiB per participant; generator CPU %.1f %%\n",
 	       g->rss_before_kib, g->rss_after_kib, rss_each, g->gen_cpu_pct);
+	printf("generator: %d listeners verified (every %d-th and the probes); its core %d was "
+	       "%.1f %% busy in the window (core 0 %.1f %%, core 1 %.1f %%, softirq included)\n",
+	       g->verified, g->o.verify_every, g->gen_core, g->gen_core_busy_pct,
+	       g->core_busy_pct[0], g->core_busy_pct[1]);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	if (g->o.json_path) {
 		FILE *f = fopen(g->o.json_path, "w");

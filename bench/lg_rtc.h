@@ -33,6 +33,9 @@ struct lg_rtc {
 	srtpx *srtp;                      /* sends; receives when fast is NULL */
 	struct lg_srtp *fast;             /* receives AES-128-GCM (lg_srtp.h) */
 	uint64_t auth_failures;
+	/* Decrypt and authenticate what arrives. When false, RTP is only parsed
+	 * from its plaintext header (sequence counting); the server cannot tell. */
+	bool verify;
 	uint8_t tid[12];
 	int64_t next_check_ms, next_consent_ms;
 	int checks;
@@ -47,14 +50,16 @@ struct lg_rtc {
 typedef void (*lg_rtc_on_rtp)(void *ctx, const uint8_t *pkt, size_t len,
 			      const struct rtp_hdr *h, int64_t rx_ns);
 
-/* Opens the UDP socket on local_ip (port chosen by the kernel). -1 on failure. */
+/* Opens the UDP socket on local_ip (port chosen by the kernel). -1 on failure.
+ * verify: see struct lg_rtc (receive timestamps are asked for only then). */
 int lg_rtc_open(struct lg_rtc *r, dtls_ctx *ctx, const char *fingerprint, const char *local_ip,
-		uint32_t seed);
+		uint32_t seed, bool verify);
 /* A browser-like offer (sendrecv when send, else recvonly) with our host candidate. */
 int lg_rtc_offer(struct lg_rtc *r, bool send, char *out, size_t cap);
 /* Reads the answer: ICE credentials, fingerprint, setup, the first UDP IPv4 candidate. */
 int lg_rtc_answer(struct lg_rtc *r, const char *sdp, int64_t now_ms);
-/* The socket is readable: handles every waiting datagram. */
+/* The socket is readable: handles the waiting datagrams (up to a batch, one recvmmsg).
+ * Without verify, cb gets the still-encrypted packet and rx_ns 0. */
 void lg_rtc_readable(struct lg_rtc *r, int64_t now_ms, lg_rtc_on_rtp cb, void *ctx);
 /* Retransmissions, DTLS timers, consent. */
 void lg_rtc_tick(struct lg_rtc *r, int64_t now_ms);

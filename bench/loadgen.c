@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,7 +137,8 @@ const char *lg_offer(struct lg *g, struct lg_part *p)
 {
 	static char sdp[4096];
 	if (lg_rtc_open(&p->rtc, g->dtls, dtls_cert_fingerprint(g->cert), g->o.local_ip,
-			(uint32_t)(p->idx * 7919 + p->sessions * 104729) ^ g->seed) < 0) {
+			(uint32_t)(p->idx * 7919 + p->sessions * 104729) ^ g->seed,
+			p->role != LG_LISTENER || p->verify) < 0) {
 		lg_fail(g, p, "udp socket");
 		return NULL;
 	}
@@ -201,7 +203,10 @@ static void on_listener_rtp(void *ctx, const uint8_t *pkt, size_t len, const str
 	p->rx++;
 	if (!g->measuring)
 		return;
-	g->rx_window++;
+	if (g->in_window)
+		g->rx_window++;
+	if (p->role == LG_LISTENER && !p->verify)
+		return; /* still encrypted: sequence numbers only */
 	if (!rx_ns)
 		rx_ns = lg_real_ns();
 	const uint8_t *payload = pkt + h->header_len;
@@ -405,6 +410,27 @@ static long long udp_rcvbuf_errors(void)
 	return v;
 }
 
+/* Busy and total jiffies of each of the first two cores, from /proc/stat. */
+static void cores_jiffies(unsigned long long busy[2], unsigned long long total[2])
+{
+	FILE *f = fopen("/proc/stat", "r");
+	char line[512];
+	busy[0] = busy[1] = total[0] = total[1] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		int cpu;
+		unsigned long long v[8] = { 0 };
+		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5 || cpu < 0 || cpu > 1)
+			continue;
+		for (int i = 0; i < 8; i++)
+			total[cpu] += v[i];
+		busy[cpu] = total[cpu] - v[3] - v[4]; /* less idle and iowait */
+	}
+	fclose(f);
+}
+
 static double self_cpu_s(void)
 {
 	struct rusage ru;
@@ -565,6 +591,9 @@ static void usage(void)
 		"  --captioner-token T --captions RATE: caption.final a second during the window\n"
 		"  --churn RATE        listeners leaving and rejoining a second during the window\n"
 		"  --probes P          listeners that decode and time tone onsets (default 4)\n"
+		"  --verify-every K    every K-th listener (and every probe) decrypts, authenticates\n"
+		"                      and times what it receives; the others count sequence numbers\n"
+		"                      from the plaintext RTP header (default 10; 1 = everyone)\n"
 		"  --no-media          signaling only\n"
 		"  --local IP          address of the simulated clients (default 127.0.0.1)\n"
 		"  --server-pid PID    read the server's CPU and memory from /proc\n"
@@ -583,12 +612,12 @@ static void parse(struct lg_opts *o, int argc, char **argv)
 		{ "duration", 1, 0, 'd' }, { "idle", 1, 0, 'i' }, { "join-rate", 1, 0, 'j' },
 		{ "join-timeout", 1, 0, 'J' }, { "chair-token", 1, 0, 'c' },
 		{ "captioner-token", 1, 0, 'C' }, { "captions", 1, 0, 'a' }, { "churn", 1, 0, 'u' },
-		{ "probes", 1, 0, 'p' }, { "no-media", 0, 0, 'N' }, { "local", 1, 0, 'l' },
+		{ "probes", 1, 0, 'p' }, { "verify-every", 1, 0, 'V' }, { "no-media", 0, 0, 'N' }, { "local", 1, 0, 'l' },
 		{ "server-pid", 1, 0, 'P' }, { "window-cmd", 1, 0, 'W' }, { "join-cmd", 1, 0, 'X' }, { "label", 1, 0, 'L' }, { "json", 1, 0, 'o' },
 		{ 0, 0, 0, 0 },
 	};
 	*o = (struct lg_opts){ .local_ip = "127.0.0.1", .listeners = 10, .speakers = 1, .rooms = 1,
-			       .probes = 4, .duration_s = 10, .idle_s = 2, .join_timeout_s = 60,
+			       .probes = 4, .verify_every = 10, .duration_s = 10, .idle_s = 2, .join_timeout_s = 60,
 			       .media = true, .label = "" };
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -618,6 +647,7 @@ static void parse(struct lg_opts *o, int argc, char **argv)
 		case 'a': o->caption_rate = atof(optarg); break;
 		case 'u': o->churn_rate = atof(optarg); break;
 		case 'p': o->probes = atoi(optarg); break;
+		case 'V': o->verify_every = atoi(optarg); break;
 		case 'N': o->media = false; break;
 		case 'l': o->local_ip = optarg; break;
 		case 'P': o->server_pid = atoi(optarg); break;
@@ -628,7 +658,7 @@ static void parse(struct lg_opts *o, int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!o->ws_host || o->speakers < 0 || o->speakers > 16 || o->listeners < 0 || o->rooms < 1)
+	if (!o->ws_host || o->verify_every < 1 || o->speakers < 0 || o->speakers > 16 || o->listeners < 0 || o->rooms < 1)
 		usage();
 	if (!o->room)
 		o->room = o->server == LG_JANUS ? "4242" : "bench";
@@ -665,6 +695,8 @@ static void layout(struct lg *g)
 		int every = g->o.probes > 0 ? g->o.listeners / g->o.probes : 0;
 		g->parts[i].probe = every > 0 ? (l % every == every - 1 && l / every < g->o.probes)
 					      : l < g->o.probes;
+		g->parts[i].verify = g->parts[i].probe || l % g->o.verify_every == 0;
+		g->verified += g->parts[i].verify;
 	}
 	for (i = 0; i < g->n_parts; i++) {
 		g->parts[i].idx = i;
@@ -745,7 +777,17 @@ int main(int argc, char **argv)
 	cpu2 = pid ? proc_cpu_s(pid) : 0;
 	double gen0 = self_cpu_s();
 	long long drops0 = udp_rcvbuf_errors();
+	unsigned long long busy0[2], tot0[2], busy1[2], tot1[2];
+	cores_jiffies(busy0, tot0);
+	g.gen_core = sched_getcpu();
+	g.in_window = true;
 	measure_phase(&g);
+	g.in_window = false;
+	cores_jiffies(busy1, tot1);
+	for (int c = 0; c < 2; c++)
+		g.core_busy_pct[c] = tot1[c] > tot0[c] ? 100.0 * (double)(busy1[c] - busy0[c]) /
+							 (double)(tot1[c] - tot0[c]) : -1;
+	g.gen_core_busy_pct = g.gen_core >= 0 && g.gen_core < 2 ? g.core_busy_pct[g.gen_core] : -1;
 	g.client_drops = udp_rcvbuf_errors() - drops0;
 	double wall = (double)(lg_mono_ns() - t) / 1e9, cpu3 = pid ? proc_cpu_s(pid) : 0;
 	g.cpu_active_pct = wall > 0 ? 100.0 * (cpu3 - cpu2) / wall : 0;

@@ -42,6 +42,7 @@ struct lg_part {
 	int64_t ext_max, win_base;
 	uint64_t rx, win_rx0;
 	bool probe;
+	bool verify;    /* decrypts, authenticates and times its packets (--verify-every) */
 	struct lg_onset onset;
 };
 
@@ -54,7 +55,7 @@ struct lg_opts {
 	enum lg_server server;
 	const char *ws_host, *local_ip, *room, *chair_token, *captioner_token, *label, *json_path,
 		   *window_cmd, *join_cmd;
-	int ws_port, listeners, speakers, rooms, probes, server_pid;
+	int ws_port, listeners, speakers, rooms, probes, server_pid, verify_every;
 	double duration_s, idle_s, join_rate, join_timeout_s, caption_rate, churn_rate;
 	bool media;
 };
@@ -67,6 +68,7 @@ struct lg {
 	dtls_cert *cert;
 	dtls_ctx *dtls;
 	bool measuring, sending, rooms_ready;
+	bool in_window;          /* the window proper: delivery counts only what arrives in it */
 	int rooms_created;
 	uint32_t seed;
 	/* speakers: when each last started its tone, for the onset match */
@@ -79,6 +81,9 @@ struct lg {
 	struct lg_samples lat, onset, caption, join, ready, churn;
 	/* the server, from /proc */
 	double cpu_idle_pct, cpu_active_pct, cpu_join_s, gen_cpu_pct;
+	int gen_core;            /* the core the generator ran on, and how busy it was */
+	double gen_core_busy_pct, core_busy_pct[2];
+	int verified;            /* listeners that decrypt and time what they receive */
 	long rss_before_kib, rss_after_kib;
 	double join_wall_s, window_s;
 	uint64_t rx_window;

@@ -52,6 +52,18 @@ struct region_bucket {
 	int64_t ms;
 };
 
+/*
+ * Open addressing with linear probing, at most half full, deletion by
+ * backward shift (no tombstones), so a lookup touches a few slots whatever
+ * the size of the room. Kept in its own allocation so that a lookup through
+ * a const floor can still count its probes (the tests bound the work).
+ */
+struct pid_index {
+	uint32_t *slot;                    /* index in people + 1; 0: empty */
+	unsigned bits;                     /* 1 << bits slots, 0 before the first */
+	uint64_t probes;                   /* slots looked at, ever */
+};
+
 struct floor_ctl {
 	/* passed in */
 	struct floor_policy pol;
@@ -64,6 +76,7 @@ struct floor_ctl {
 	struct line lines[N_LINES];        /* indexed by the live enum floor_state */
 	struct person *people;
 	size_t n_people, cap_people;
+	struct pid_index *by_pid;          /* owned: pid -> index in people */
 	struct witem *items;
 	size_t n_wslots;
 	struct line wline;                 /* queued and read items, submission order */
@@ -465,6 +478,7 @@ floor_ctl *floor_create(const struct floor_policy *p)
 	f->next_wid = 1;
 	f->last_group = -1;
 	f->last_kind = -1;
+	f->by_pid = rs_calloc(1, sizeof *f->by_pid);
 	return f;
 }
 
@@ -480,6 +494,8 @@ void floor_destroy(floor_ctl *f)
 	free(f->items);
 	free(f->reqs);
 	free(f->people);
+	free(f->by_pid->slot);
+	free(f->by_pid);
 	free(f->ev);
 	free(f);
 }
@@ -520,14 +536,76 @@ bool floor_poll(floor_ctl *f, struct floor_event *ev)
 	return true;
 }
 
+/* ---- the pid index ------------------------------------------------------ */
+
+static size_t pid_home(const struct pid_index *x, uint32_t pid)
+{
+	return (uint32_t)(pid * 0x9E3779B1u) >> (32 - x->bits); /* Fibonacci hashing */
+}
+
+/* The slot holding pid, or the empty slot where it would go. */
+static size_t pid_find(const floor_ctl *f, uint32_t pid)
+{
+	struct pid_index *x = f->by_pid;
+	size_t mask = ((size_t)1 << x->bits) - 1;
+	for (size_t i = pid_home(x, pid);; i = (i + 1) & mask) {
+		x->probes++;
+		if (!x->slot[i] || f->people[x->slot[i] - 1].pid == pid)
+			return i;
+	}
+}
+
+/* Rebuilds the index at twice the size from the people array. */
+static void pid_grow(floor_ctl *f)
+{
+	struct pid_index *x = f->by_pid;
+	free(x->slot);
+	x->bits = x->bits ? x->bits + 1 : 5;
+	x->slot = rs_calloc((size_t)1 << x->bits, sizeof *x->slot);
+	for (size_t i = 0; i < f->n_people; i++)
+		x->slot[pid_find(f, f->people[i].pid)] = (uint32_t)i + 1;
+}
+
+/* Records that pid is people[i] (new, or moved there). */
+static void pid_put(floor_ctl *f, uint32_t pid, size_t i)
+{
+	struct pid_index *x = f->by_pid;
+	if (2 * f->n_people > ((size_t)1 << x->bits))
+		pid_grow(f); /* people[] already holds the new record: it is indexed here */
+	f->by_pid->slot[pid_find(f, pid)] = (uint32_t)i + 1;
+}
+
+/* Takes pid out, shifting back the entries of its probe run. */
+static void pid_remove(floor_ctl *f, uint32_t pid)
+{
+	struct pid_index *x = f->by_pid;
+	size_t mask = ((size_t)1 << x->bits) - 1;
+	size_t hole = pid_find(f, pid);
+	assert(x->slot[hole]);
+	for (size_t i = (hole + 1) & mask; x->slot[i]; i = (i + 1) & mask) {
+		size_t home = pid_home(x, f->people[x->slot[i] - 1].pid);
+		/* The entry may fill the hole if its home is not between the hole and it. */
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			x->slot[hole] = x->slot[i];
+			hole = i;
+		}
+	}
+	x->slot[hole] = 0;
+}
+
+uint64_t floor_index_probes(const floor_ctl *f)
+{
+	return f->by_pid->probes;
+}
+
 /* ---- people ------------------------------------------------------------- */
 
 static struct person *person_get(const floor_ctl *f, uint32_t pid)
 {
-	for (size_t i = 0; i < f->n_people; i++)
-		if (f->people[i].pid == pid)
-			return &f->people[i];
-	return NULL;
+	if (!f->n_people)
+		return NULL;
+	uint32_t at = f->by_pid->slot[pid_find(f, pid)];
+	return at ? &f->people[at - 1] : NULL;
 }
 
 /* Finds or creates the actor's record and refreshes its role and attributes. */
@@ -543,6 +621,7 @@ static int person_touch(floor_ctl *f, const floor_actor *a, struct person **out)
 		}
 		p = &f->people[f->n_people++];
 		*p = (struct person){ .pid = a->pid, .live = -1 };
+		pid_put(f, p->pid, f->n_people - 1);
 	}
 	p->role = a->role;
 	p->who = *a->attrs;
@@ -558,7 +637,10 @@ static void person_forget_if_idle(floor_ctl *f, struct person *p)
 {
 	if (p->present || p->live >= 0 || p->turns > 0)
 		return;
+	pid_remove(f, p->pid);
 	*p = f->people[--f->n_people];
+	if (p != &f->people[f->n_people]) /* the last record moved into the gap */
+		f->by_pid->slot[pid_find(f, p->pid)] = (uint32_t)(p - f->people) + 1;
 }
 
 int floor_participant_joined(floor_ctl *f, int64_t now, const floor_actor *a)
@@ -1771,9 +1853,24 @@ static bool stats_consistent(const floor_ctl *f)
 	return people == groups && groups == kinds && kinds == regions;
 }
 
+/* The pid index holds each person once, at the record they are in. */
+static bool index_consistent(const floor_ctl *f)
+{
+	const struct pid_index *x = f->by_pid;
+	size_t used = 0;
+	for (size_t i = 0; x->bits && i < ((size_t)1 << x->bits); i++)
+		used += x->slot[i] != 0;
+	if (used != f->n_people)
+		return false;
+	for (size_t i = 0; i < f->n_people; i++)
+		if (f->by_pid->slot[pid_find(f, f->people[i].pid)] != i + 1)
+			return false;
+	return true;
+}
+
 bool floor_consistent(const floor_ctl *f)
 {
-	if (!lines_consistent(f) || !stats_consistent(f))
+	if (!lines_consistent(f) || !stats_consistent(f) || !index_consistent(f))
 		return false;
 	if (f->lines[FLOOR_GRANTED].n > (size_t)f->pol.max_holders)
 		return false;

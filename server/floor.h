@@ -440,5 +440,7 @@ void floor_restore_left(floor_ctl *f, int64_t now, uint32_t pid);
 
 /* Checks every internal invariant (for tests): true when consistent. */
 bool floor_consistent(const floor_ctl *f);
+/* Slots the pid index has looked at since the floor was created (tests bound the work). */
+uint64_t floor_index_probes(const floor_ctl *f);
 
 #endif

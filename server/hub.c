@@ -103,9 +103,11 @@ void hub_conn_error(hub *h, hub_conn *c, const char *code, const char *message)
 
 /* ---- rooms ------------------------------------------------------------------ */
 
+/* The room's listener calls come with its hroom as ctx: no lookup by id per record or member. */
 static void room_send_cb(void *ctx, void *conn, rs_msg *m)
 {
-	hub_send(ctx, conn, m);
+	struct hroom *hr = ctx;
+	hub_send(hr->hub, conn, m);
 }
 
 int hub_record(hub *h, struct hroom *hr, json_t *rec, recorder_ack_fn fn, void *ctx)
@@ -115,53 +117,84 @@ int hub_record(hub *h, struct hroom *hr, json_t *rec, recorder_ack_fn fn, void *
 
 static void room_record_cb(void *ctx, room *r, json_t *rec)
 {
-	hub *h = ctx;
+	struct hroom *hr = ctx;
+	hub *h = hr->hub;
 	if (hub_resume_quiet(h))
 		return; /* members restored after a restart are in the journal already */
-	struct hroom *hr = hub_hroom(h, room_id(r));
-	if (hr && hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
+	if (hub_record(h, hr, rec, NULL, NULL) != RECORDER_OK)
 		rs_log(RS_LOG_WARN, "room %s: a %s record was not journaled", room_id(r),
 		       json_string_value(json_object_get(rec, "kind")));
 }
 
 static bool room_pinned_cb(void *ctx, room *r, uint32_t pid)
 {
-	hub *h = ctx;
-	struct hroom *hr = hub_hroom(h, room_id(r));
+	(void)r;
+	struct hroom *hr = ctx;
+	hub *h = hr->hub;
 	bool pinned = false;
 	FOR_FEATURES(f)
-		pinned = pinned || (hr && f->pinned && f->pinned(h, hr, pid));
+		pinned = pinned || (f->pinned && f->pinned(h, hr, pid));
 	return pinned;
 }
 
 static size_t room_pinned_list_cb(void *ctx, room *r, uint32_t *pids, size_t max)
 {
-	hub *h = ctx;
-	struct hroom *hr = hub_hroom(h, room_id(r));
+	(void)r;
+	struct hroom *hr = ctx;
+	hub *h = hr->hub;
 	size_t n = 0;
 	FOR_FEATURES(f)
-		if (hr && f->pinned_list && n < max)
+		if (f->pinned_list && n < max)
 			n += f->pinned_list(h, hr, pids + n, max - n);
 	return n;
+}
+
+/* The index slot holding the room named id, or the empty slot where it would go. */
+static size_t room_slot(const hub *h, const char *id)
+{
+	uint32_t x = 2166136261u; /* FNV-1a */
+	for (const char *p = id; *p; p++)
+		x = (x ^ (uint8_t)*p) * 16777619u;
+	size_t mask = ((size_t)1 << h->id_bits) - 1;
+	for (size_t i = x & mask;; i = (i + 1) & mask) {
+		((hub *)h)->room_probes++; /* a count only: every hub is allocated writable */
+		if (!h->by_id[i] || strcmp(room_id(h->by_id[i]->room), id) == 0)
+			return i;
+	}
+}
+
+/* Adds a new room to the index by id (rooms live until the hub goes: no removal). */
+static void index_room(hub *h, struct hroom *hr)
+{
+	if (2 * h->n_rooms > ((size_t)1 << h->id_bits)) {
+		free(h->by_id);
+		h->id_bits = h->id_bits ? h->id_bits + 1 : 4;
+		h->by_id = rs_calloc((size_t)1 << h->id_bits, sizeof *h->by_id);
+		for (size_t i = 0; i < h->n_rooms; i++)
+			h->by_id[room_slot(h, room_id(h->rooms[i]->room))] = h->rooms[i];
+		return; /* hr is among them */
+	}
+	h->by_id[room_slot(h, room_id(hr->room))] = hr;
 }
 
 static struct hroom *add_room(hub *h, const char *id, const char *title, bool open, json_t *policy)
 {
 	struct room_listener l = { .send = room_send_cb, .record = room_record_cb,
-				   .pinned = room_pinned_cb, .pinned_list = room_pinned_list_cb,
-				   .ctx = h };
+				   .pinned = room_pinned_cb, .pinned_list = room_pinned_list_cb };
 	const struct config_limits *cl = &h->cfg->limits;
 	struct room_limits lim = { .max_members = cl->max_room_members,
 				   .roster_full = cl->roster_full, .tick_ms = ROSTER_TICK_MS };
 	struct hroom *hr = rs_calloc(1, sizeof *hr);
 	hr->hub = h;
+	l.ctx = hr;
 	hr->room = room_create(id, title, open, policy, &lim, &l);
-	th_item_init(&hr->timer);
+	deadline_node_init(&hr->timer, hr);
 	FOR_FEATURES(f)
 		if (f->room_created)
 			f->room_created(h, hr, policy);
 	h->rooms = rs_realloc(h->rooms, (h->n_rooms + 1) * sizeof *h->rooms);
 	h->rooms[h->n_rooms++] = hr;
+	index_room(h, hr);
 	return hr;
 }
 
@@ -170,17 +203,14 @@ static void free_room(hub *h, struct hroom *hr)
 	FOR_FEATURES_REVERSE(f)
 		if (f->room_destroyed)
 			f->room_destroyed(h, hr);
-	th_set(&h->timers, &hr->timer, TH_NONE);
+	deadline_set(h->timers, &hr->timer, DEADLINE_NEVER);
 	room_destroy(hr->room);
 	free(hr);
 }
 
 struct hroom *hub_hroom(const hub *h, const char *id)
 {
-	for (size_t i = 0; i < h->n_rooms; i++)
-		if (strcmp(room_id(h->rooms[i]->room), id) == 0)
-			return h->rooms[i];
-	return NULL;
+	return h->n_rooms ? h->by_id[room_slot(h, id)] : NULL;
 }
 
 struct hroom *hub_hroom_ensure(hub *h, const char *id)
@@ -208,6 +238,7 @@ hub *hub_create(const struct rs_config *cfg, const uint8_t *secret, const struct
 	h->io = *io;
 	h->rec = rec;
 	h->next_pid = 1;
+	h->timers = deadline_heap_create();
 	for (size_t i = 0; i < hub_n_features; i++)
 		h->features[h->n_features++] = hub_features[i];
 	FOR_FEATURES(f)
@@ -229,10 +260,11 @@ void hub_destroy(hub *h)
 		free_room(h, h->rooms[i]);
 	}
 	free(h->rooms);
+	free(h->by_id);
 	FOR_FEATURES_REVERSE(f)
 		if (f->fini)
 			f->fini(h);
-	th_free(&h->timers);
+	deadline_heap_destroy(h->timers);
 	free(h->dirty);
 	free(h);
 }
@@ -756,10 +788,10 @@ int64_t hub_next_deadline(hub *h)
 	for (size_t i = 0; i < h->n_dirty; i++) {
 		struct hroom *hr = h->dirty[i];
 		hr->dirty = false;
-		th_set(&h->timers, &hr->timer, room_due(hr));
+		deadline_set(h->timers, &hr->timer, room_due(hr));
 	}
 	h->n_dirty = 0;
-	int64_t due = th_next(&h->timers);
+	int64_t due = deadline_next(h->timers);
 	FOR_FEATURES(f) {
 		int64_t d = f->deadline ? f->deadline(h) : INT64_MAX;
 		if (d < due)
@@ -782,10 +814,9 @@ void hub_tick(hub *h, int64_t now)
 		if (f->tick && f->deadline && f->deadline(h) <= now)
 			f->tick(h, now);
 	/* Each room due is ticked once and recomputed; the rest of the heap is not looked at. */
-	th_item *top;
-	while ((top = th_top(&h->timers)) && top->due <= now) {
-		struct hroom *hr = (struct hroom *)((char *)top - offsetof(struct hroom, timer));
-		th_set(&h->timers, top, TH_NONE);
+	struct deadline_node *top;
+	while ((top = deadline_pop_due(h->timers, now))) {
+		struct hroom *hr = top->owner;
 		tick_room(h, hr, now);
 		hub_room_dirty(h, hr);
 	}

@@ -23,6 +23,9 @@ struct media_member {
 	media_producer *prod;         /* in the room's floor channel */
 	media_consumer *cons;         /* NULL until the transport is connected */
 	struct deadline_node due;     /* the transport's next timer */
+	/* what each forwarded packet needs, read once here rather than from the hub and offer */
+	uint8_t opus_pt;              /* the payload type the browser offered */
+	metrics_counter *out;         /* the hub's packets-out counter */
 	/* the gate, as set on the last floor change */
 	uint32_t pid;
 	bool moderator;
@@ -40,6 +43,7 @@ struct media_member {
 struct hub_media_state {
 	ice_server *routes;           /* owned: tuple and ufrag -> media_member */
 	deadline_heap *timers;        /* owned: every transport's next deadline */
+	deadline_heap *rooms;         /* owned: each room's next mix, talking or silence deadline */
 	size_t n_members;
 	/* counters resolved once */
 	metrics_counter *in, *out, *unknown, *paused, *connected, *state_changes;

@@ -134,29 +134,22 @@ static void media_detached(hub *h, struct hroom *hr, struct room_member *m, hub_
 }
 
 /*
- * The transports' timers (one heap: hub_media_deadline() is its first
- * entry) and the rooms' mixers, talking checks and silence fills, which a
- * datagram can move earlier outside any request: this still walks the
- * rooms for those.
+ * The transports' timers and the rooms' mixers, talking checks and silence
+ * fills: two heaps, each asked for its first entry, so no pass of the loop
+ * walks the rooms.
  */
 static int64_t media_deadline(const hub *h)
 {
-	int64_t due = hub_media_deadline(h);
-	for (size_t i = 0; i < h->n_rooms; i++) {
-		int64_t m = hub_mix_deadline(h->rooms[i]);
-		if (m < due)
-			due = m;
-	}
-	return due;
+	int64_t due = hub_media_deadline(h), m = hub_mix_deadline(h);
+	return m < due ? m : due;
 }
 
 static void media_tick(hub *h, int64_t now)
 {
 	if (hub_media_deadline(h) <= now)
 		hub_media_tick(h, now);
-	for (size_t i = 0; i < h->n_rooms; i++)
-		if (hub_mix_deadline(h->rooms[i]) <= now)
-			hub_mix_tick(h, h->rooms[i], now);
+	if (hub_mix_deadline(h) <= now)
+		hub_mix_tick(h, now);
 }
 
 static void media_health(const hub *h, json_t *o)

@@ -18,7 +18,7 @@
 #include "floor.h"
 #include "hub.h"
 #include "recorder.h"
-#include "timerheap.h"
+#include "media/deadline.h"
 #include "transport.h"
 
 #include <stdarg.h>
@@ -31,7 +31,7 @@ struct hroom {
 	room *room;            /* owned */
 	hub *hub;              /* the owner */
 	void *slot[HUB_FEATURE_MAX]; /* each feature's state for the room, by feature id */
-	th_item timer;         /* in hub.timers at the room's next deadline */
+	struct deadline_node timer; /* in hub.timers at the room's next deadline */
 	bool dirty;            /* in hub.dirty: its deadline is recomputed before the loop sleeps */
 	/* floor (hub_floor.c; hub_media.c and hub_mix.c read it too) */
 	floor_ctl *floor;      /* owned */
@@ -68,11 +68,14 @@ struct hub {
 	/* owned */
 	struct hroom **rooms;
 	size_t n_rooms;
+	struct hroom **by_id;         /* rooms by id: open addressing, at most half full */
+	unsigned id_bits;             /* 1 << id_bits slots in by_id, 0 before the first room */
+	uint64_t room_probes;         /* by_id slots looked at, ever (tests bound the work) */
 	size_t n_conns;
 	uint32_t next_pid;
 	const struct hub_feature *features[HUB_FEATURE_MAX]; /* hub_features[], then any added */
 	size_t n_features;
-	timerheap timers;             /* rooms by their next deadline */
+	deadline_heap *timers;        /* owned: rooms by their next deadline */
 	struct hroom **dirty;         /* rooms whose deadline may have moved */
 	size_t n_dirty, cap_dirty;
 	/* media (hub_media.c, hub_mix.c, created by its entry in hub_features.c) */
@@ -242,8 +245,10 @@ void hub_mix_room_free(hub *h, struct hroom *hr);
 void hub_mix_connected(hub *h, hub_conn *c, int64_t now);
 /* The last member left: the session, and its automatic recording, ends. */
 void hub_mix_room_empty(hub *h, struct hroom *hr, int64_t now);
-int64_t hub_mix_deadline(const struct hroom *hr);
-void hub_mix_tick(hub *h, struct hroom *hr, int64_t now);
+/* The rooms' next mix, talking or silence deadline: the first of one heap, no walk of rooms. */
+int64_t hub_mix_deadline(const hub *h);
+/* Runs each room that is due, once; the others are not looked at. */
+void hub_mix_tick(hub *h, int64_t now);
 /* How many rooms mix and how many record now (health and gauges). */
 void hub_mix_count(const hub *h, size_t *mixing, size_t *recording);
 /* The recording's state for join snapshots and results (new reference). */

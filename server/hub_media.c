@@ -40,6 +40,7 @@ void hub_media_init(hub *h)
 		seed = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL;
 	s->routes = ice_server_create(seed);
 	s->timers = deadline_heap_create();
+	s->rooms = deadline_heap_create();
 	s->in = metrics_counter_get("rostrum_media_packets_in_total");
 	s->out = metrics_counter_get("rostrum_media_packets_out_total");
 	s->unknown = metrics_counter_get("rostrum_media_dropped_total{reason=\"unknown_source\"}");
@@ -65,6 +66,7 @@ void hub_media_free(hub *h)
 		return;
 	ice_server_destroy(h->media->routes);
 	deadline_heap_destroy(h->media->timers);
+	deadline_heap_destroy(h->media->rooms);
 	free(h->media);
 	h->media = NULL;
 }
@@ -189,9 +191,9 @@ static void consumer_send(void *ctx, const uint8_t *pkt, size_t len, int64_t now
 	if (len > 1500)
 		return;
 	memcpy(out, pkt, len);
-	out[1] = (uint8_t)((out[1] & 0x80) | (transport_opus_pt(m->tp) & 0x7f));
+	out[1] = (uint8_t)((out[1] & 0x80) | m->opus_pt);
 	if (transport_send_rtp(m->tp, now, out, len, sizeof out) == 0)
-		metrics_inc(m->hr->hub->media->out, 1);
+		metrics_inc(m->out, 1);
 }
 
 static const struct media_consumer_iface local_consumer = { consumer_send };
@@ -307,6 +309,8 @@ static struct media_member *member_create(hub *h, hub_conn *c, const struct sdp_
 		return NULL;
 	}
 	deadline_node_init(&m->due, m);
+	m->opus_pt = (uint8_t)(transport_opus_pt(m->tp) & 0x7f);
+	m->out = h->media->out;
 	/* Created in its gate's state: no flip, no message yet (after_offer tells the browser). */
 	struct media_producer_listener pl = { on_paused, h };
 	m->prod = media_producer_create(hub_mix_floor(c->hr), m->pid, !may_speak(m), &pl, m);

@@ -56,6 +56,7 @@ struct room_audio {
 	struct media_member **mods; /* borrowed: moderators with audio */
 	size_t n_mods, cap_mods;
 	int64_t talk_due;        /* next talking-indicator check, INT64_MAX when nobody talks */
+	struct deadline_node due; /* the first of mix_due, pad_due, talk_due, in the hub's heap */
 	mixer *mix;              /* NULL while forwarding */
 	oggrec *rec;             /* NULL while not recording */
 	/* mixing */
@@ -75,6 +76,16 @@ struct room_audio {
 };
 
 /* ---- rooms ------------------------------------------------------------------ */
+
+/* The room's first deadline, kept in the hub's heap after anything that moves one. */
+static void resched(struct room_audio *a)
+{
+	int64_t due = a->mix_due < a->pad_due ? a->mix_due : a->pad_due;
+	due = a->talk_due < due ? a->talk_due : due;
+	struct hub_media_state *s = a->hr->hub->media;
+	if (s && due != a->due.due)
+		deadline_set(s->rooms, &a->due, due);
+}
 
 static enum rec_mode policy_mode(json_t *policy)
 {
@@ -97,6 +108,7 @@ void hub_mix_room_init(struct hroom *hr, json_t *policy)
 	a->mix_due = INT64_MAX;
 	a->pad_due = INT64_MAX;
 	a->talk_due = INT64_MAX;
+	deadline_node_init(&a->due, hr);
 	a->router = media_router_create();
 	a->floor = media_channel_create(a->router, "floor", hr->rw.out_ssrc, 0, 0);
 	*media_channel_stream(a->floor) = hr->rw; /* the stream the room was given */
@@ -223,6 +235,7 @@ static int rec_start(hub *h, struct hroom *hr, int64_t now, const char *by)
 	a->rec_start = now;
 	a->anchored = false;
 	a->pad_due = now + PAD_EVERY_MS;
+	resched(a);
 	metrics_add("rostrum_recordings_started_total", 1);
 	rec_journal(h, hr, "start", now, by);
 	rec_announce(hr, by);
@@ -237,6 +250,7 @@ static void rec_stop(hub *h, struct hroom *hr, int64_t now, const char *by)
 	oggrec_finish(a->rec, now);
 	a->rec = NULL;
 	a->pad_due = INT64_MAX;
+	resched(a);
 	rec_journal(h, hr, "stop", now, by);
 	rec_announce(hr, by);
 }
@@ -258,6 +272,7 @@ static int64_t rec_time(struct room_audio *a, uint32_t ts, int n, int64_t now)
 	}
 	a->last_unit_ms = now;
 	a->pad_due = now + PAD_AFTER_MS;
+	resched(a);
 	return a->rec_start + (pos + n + OGGREC_RATE / 1000 - 1) / (OGGREC_RATE / 1000);
 }
 
@@ -308,6 +323,7 @@ static void mix_stop(struct hroom *hr)
 	a->mix = NULL;
 	a->mix_due = INT64_MAX;
 	a->lone_since = 0;
+	resched(a);
 	metrics_add("rostrum_mix_stops_total", 1);
 }
 
@@ -328,6 +344,7 @@ static void mix_start(struct hroom *hr, int64_t now)
 	 */
 	a->mix_ts = rtp_rewriter_next_ts(media_channel_stream(a->floor), now);
 	a->mix_due = now + MIX_PRIME_MS;
+	resched(a);
 	metrics_add("rostrum_mix_starts_total", 1);
 }
 
@@ -520,8 +537,10 @@ static bool talk_packet(void *ctx, media_producer *p, const uint8_t *pkt, size_t
 	if (rh->audio_level < 0 || rh->audio_level > TALK_LEVEL)
 		return true;
 	m->talk_ms = now;
-	if (!m->talking && a->talk_due == INT64_MAX)
+	if (!m->talking && a->talk_due == INT64_MAX) {
 		a->talk_due = now; /* announce a new talker at the next pass */
+		resched(a);
+	}
 	return true;
 }
 
@@ -557,16 +576,13 @@ static const struct media_observer rec_observer = { .on_forwarded = rec_forwarde
 
 /* ---- timers ------------------------------------------------------------------- */
 
-int64_t hub_mix_deadline(const struct hroom *hr)
+int64_t hub_mix_deadline(const hub *h)
 {
-	const struct room_audio *a = hr->audio;
-	int64_t due = a->mix_due < a->pad_due ? a->mix_due : a->pad_due;
-	return a->talk_due < due ? a->talk_due : due;
+	return deadline_next(h->media->rooms);
 }
 
-void hub_mix_tick(hub *h, struct hroom *hr, int64_t now)
+static void audio_tick(struct hroom *hr, int64_t now)
 {
-	(void)h;
 	struct room_audio *a = hr->audio;
 	if (a->mix_due <= now)
 		mix_tick(hr, now);
@@ -574,6 +590,19 @@ void hub_mix_tick(hub *h, struct hroom *hr, int64_t now)
 		rec_pad(a, now);
 	if (a->talk_due <= now)
 		announce_talkers(a, now);
+	resched(a);
+}
+
+/* The rooms due are taken out first, then run: a room that is due again waits a pass. */
+void hub_mix_tick(hub *h, int64_t now)
+{
+	struct deadline_node *n;
+	struct hroom *due[64];
+	size_t k = 0;
+	while (k < RS_ARRAY_LEN(due) && (n = deadline_pop_due(h->media->rooms, now)))
+		due[k++] = n->owner;
+	for (size_t i = 0; i < k; i++)
+		audio_tick(due[i], now);
 }
 
 void hub_mix_room_free(hub *h, struct hroom *hr)
@@ -581,6 +610,8 @@ void hub_mix_room_free(hub *h, struct hroom *hr)
 	struct room_audio *a = hr->audio;
 	if (a->rec) /* the room still had members: end at the last sound written */
 		rec_stop(h, hr, a->rec_start + oggrec_written_ms(a->rec), NULL);
+	if (h->media)
+		deadline_set(h->media->rooms, &a->due, DEADLINE_NEVER);
 	media_router_destroy(a->router);
 	mixer_destroy(a->mix);
 	free(a->mods);

@@ -4,24 +4,26 @@
 
 void idle_init(struct idle_set *s, int64_t timeout_ms)
 {
-	*s = (struct idle_set){ .ping_ms = timeout_ms / 3, .close_ms = timeout_ms };
+	*s = (struct idle_set){ .heap = deadline_heap_create(), .ping_ms = timeout_ms / 3,
+				 .close_ms = timeout_ms };
 }
 
 void idle_free(struct idle_set *s)
 {
-	th_free(&s->heap);
+	deadline_heap_destroy(s->heap);
+	s->heap = NULL;
 }
 
 void idle_add(struct idle_set *s, struct idle_entry *e, int64_t now)
 {
 	*e = (struct idle_entry){ .heard_ms = now };
-	th_item_init(&e->t);
-	th_set(&s->heap, &e->t, now + s->ping_ms);
+	deadline_node_init(&e->t, e);
+	deadline_set(s->heap, &e->t, now + s->ping_ms);
 }
 
 void idle_remove(struct idle_set *s, struct idle_entry *e)
 {
-	th_set(&s->heap, &e->t, TH_NONE);
+	deadline_set(s->heap, &e->t, DEADLINE_NEVER);
 }
 
 /*
@@ -42,24 +44,24 @@ static int step(struct idle_set *s, struct idle_entry *e, int64_t now)
 	if (answered)
 		e->pinged = false;
 	if (quiet >= s->close_ms) {
-		th_set(&s->heap, &e->t, TH_NONE);
+		deadline_set(s->heap, &e->t, DEADLINE_NEVER);
 		return IDLE_CLOSE;
 	}
 	if (quiet >= s->ping_ms && !e->pinged) {
 		e->pinged = true;
 		e->ping_heard = e->heard_ms;
-		th_set(&s->heap, &e->t, pinged_due(s, e, now));
+		deadline_set(s->heap, &e->t, pinged_due(s, e, now));
 		return IDLE_PING;
 	}
-	th_set(&s->heap, &e->t, e->pinged ? pinged_due(s, e, now) : e->heard_ms + s->ping_ms);
+	deadline_set(s->heap, &e->t, e->pinged ? pinged_due(s, e, now) : e->heard_ms + s->ping_ms);
 	return 0;
 }
 
 struct idle_entry *idle_poll(struct idle_set *s, int64_t now, enum idle_action *act)
 {
-	th_item *top;
-	while ((top = th_top(&s->heap)) && top->due <= now) {
-		struct idle_entry *e = (struct idle_entry *)((char *)top - offsetof(struct idle_entry, t));
+	struct deadline_node *top;
+	while ((top = deadline_pop_due(s->heap, now))) {
+		struct idle_entry *e = top->owner;
 		s->looks++;
 		int a = step(s, e, now);
 		if (a) {
@@ -72,5 +74,5 @@ struct idle_entry *idle_poll(struct idle_set *s, int64_t now, enum idle_action *
 
 int64_t idle_next(const struct idle_set *s)
 {
-	return th_next(&s->heap);
+	return deadline_next(s->heap);
 }

@@ -14,21 +14,21 @@
 #ifndef ROSTRUM_IDLE_H
 #define ROSTRUM_IDLE_H
 
-#include "timerheap.h"
+#include "media/deadline.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct idle_entry {
-	th_item t;           /* private: the next look at this connection */
+	struct deadline_node t; /* private: the next look at this connection */
 	int64_t heard_ms;    /* last frame or pong from the peer */
 	int64_t ping_heard;  /* heard_ms when the last ping was asked for */
 	bool pinged;         /* a ping went out and nothing was heard since */
 };
 
 struct idle_set {
-	timerheap heap;      /* borrowed entries */
+	deadline_heap *heap; /* owned; borrows the entries */
 	int64_t ping_ms;     /* quiet this long: ping */
 	int64_t close_ms;    /* quiet this long: close */
 	uint64_t looks;      /* entries examined by idle_poll, for tests */
@@ -55,7 +55,7 @@ static inline void idle_heard(struct idle_entry *e, int64_t now)
  * their deadline was set are moved on silently.
  */
 struct idle_entry *idle_poll(struct idle_set *s, int64_t now, enum idle_action *act);
-/* The earliest deadline, TH_NONE when nothing is watched. */
+/* The earliest deadline, DEADLINE_NEVER when nothing is watched. */
 int64_t idle_next(const struct idle_set *s);
 
 #endif

@@ -481,15 +481,36 @@ static void vtt_header(const transcript *x, struct rs_buf *b)
 	rs_buf_append(b, "\n", 1);
 }
 
-/* One cue: identifier, timing, then `<v Name (group)>text` (WebVTT section 4.2.2). */
-static void vtt_cue(transcript *x, size_t i, size_t num, bool tag_lang)
+/* Writes a cue's number and timing (sep: '.' in WebVTT, ',' in SRT); returns its record. */
+static json_t *cue_start(transcript *x, size_t i, size_t num, char sep)
+{
+	char from[32], to[32];
+	fmt_offset(from, sizeof from, x->items[i].t - x->origin, sep);
+	fmt_offset(to, sizeof to, cue_end(x, i) - x->origin, sep);
+	rs_buf_printf(&x->out, "%zu\n%s --> %s\n", num, from, to);
+	return item_rec(x, &x->items[i]);
+}
+
+/* Each caption as one numbered cue, streamed out as it is written; counts them. */
+static void render_cues(transcript *x, void (*cue)(transcript *x, size_t i, size_t num))
+{
+	size_t num = 0;
+	for (size_t i = caption_from(x, 0); i < x->n && !x->failed; i = caption_from(x, i + 1)) {
+		cue(x, i, ++num);
+		flush_out(x, false);
+	}
+	x->st.captions = num;
+}
+
+/*
+ * One cue: identifier, timing, then `<v Name (group)>text` (WebVTT section
+ * 4.2.2); a `<lang>` span when an all-languages export has several.
+ */
+static void vtt_cue(transcript *x, size_t i, size_t num)
 {
 	struct rs_buf *b = &x->out;
-	char from[32], to[32];
-	fmt_offset(from, sizeof from, x->items[i].t - x->origin, '.');
-	fmt_offset(to, sizeof to, cue_end(x, i) - x->origin, '.');
-	rs_buf_printf(b, "%zu\n%s --> %s\n", num, from, to);
-	json_t *rec = item_rec(x, &x->items[i]);
+	bool tag_lang = x->range == NULL && x->n_langs > 1;
+	json_t *rec = cue_start(x, i, num, '.');
 	const json_t *sp = speaker_of(rec);
 	if (sp) {
 		rs_buf_append(b, "<v ", 3);
@@ -511,13 +532,7 @@ static void vtt_cue(transcript *x, size_t i, size_t num, bool tag_lang)
 static void render_vtt(transcript *x)
 {
 	vtt_header(x, &x->out);
-	bool tag_lang = x->range == NULL && x->n_langs > 1;
-	size_t num = 0;
-	for (size_t i = caption_from(x, 0); i < x->n && !x->failed; i = caption_from(x, i + 1)) {
-		vtt_cue(x, i, ++num, tag_lang);
-		flush_out(x, false);
-	}
-	x->st.captions = num;
+	render_cues(x, vtt_cue);
 }
 
 /* ---- SRT -------------------------------------------------------------------- */
@@ -525,11 +540,7 @@ static void render_vtt(transcript *x)
 static void srt_cue(transcript *x, size_t i, size_t num)
 {
 	struct rs_buf *b = &x->out;
-	char from[32], to[32];
-	fmt_offset(from, sizeof from, x->items[i].t - x->origin, ',');
-	fmt_offset(to, sizeof to, cue_end(x, i) - x->origin, ',');
-	rs_buf_printf(b, "%zu\n%s --> %s\n", num, from, to);
-	json_t *rec = item_rec(x, &x->items[i]);
+	json_t *rec = cue_start(x, i, num, ',');
 	const json_t *sp = speaker_of(rec);
 	if (sp) {
 		put_who(b, sp, ESC_ARROW);
@@ -542,12 +553,7 @@ static void srt_cue(transcript *x, size_t i, size_t num)
 
 static void render_srt(transcript *x)
 {
-	size_t num = 0;
-	for (size_t i = caption_from(x, 0); i < x->n && !x->failed; i = caption_from(x, i + 1)) {
-		srt_cue(x, i, ++num);
-		flush_out(x, false);
-	}
-	x->st.captions = num;
+	render_cues(x, srt_cue);
 }
 
 /* ---- plain text ------------------------------------------------------------- */

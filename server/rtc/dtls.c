@@ -11,8 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#define OUT_QUEUE 64           /* datagrams waiting for dtls_conn_poll_output() */
+/*
+ * After the handshake. OpenSSL's SSL object holds about 55 KB once a
+ * handshake is done (record buffers, the buffered last flight, the session
+ * and the peer's certificate), which outweighs everything else a listener
+ * costs. Only two things still need it: answering a retransmitted client
+ * flight (DTLS 1.2 section 4.2.4: if our ChangeCipherSpec and Finished were
+ * lost, the client resends its last flight and we must resend ours) and
+ * noticing the peer's close_notify. So the server keeps it for a linger
+ * after the last DTLS datagram it received, then frees it and keeps only
+ * the exported keys. From then on DTLS records are dropped unanswered: a
+ * close_notify can no longer be decrypted, and the transport learns of a
+ * departed peer from ICE consent expiry (RFC 7675) or from signaling, as it
+ * does for a peer that vanishes without one. The client (tests and the
+ * load generator) sends nothing after its Finished is answered, so it frees
+ * the SSL as soon as it is connected.
+ */
+#define OUT_QUEUE 16           /* datagrams waiting for dtls_conn_poll_output(): a flight is 1-6 */
 #define INITIAL_RTO_US 100000  /* first retransmission after 100 ms, then doubling */
 #define MAX_RTO_US 3000000
 
@@ -24,6 +41,7 @@ struct dtls_cert {
 
 struct dtls_ctx {
 	SSL_CTX *ssl_ctx;
+	int64_t linger_ms;           /* how long a connected server keeps its SSL */
 };
 
 struct datagram {
@@ -40,7 +58,12 @@ struct dtls_conn {
 	/* passed in */
 	enum dtls_role role;
 	char remote_fp[DTLS_FINGERPRINT_LEN + 1];
+	int64_t linger_ms;
+	/* state */
 	enum dtls_state state;
+	int64_t release_at;          /* monotonic ms: the SSL is freed then (CONNECTED only) */
+	int keys_rc;                 /* DTLS_OK once keys holds the exported keys */
+	struct dtls_srtp_keys keys;
 };
 
 static int conn_index = -1;      /* SSL ex_data slot holding the dtls_conn */
@@ -174,8 +197,25 @@ dtls_ctx *dtls_ctx_create(const dtls_cert *cert, const char *profiles)
 		return NULL;
 	}
 	SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_peer);
-	SSL_CTX_set_options(s, SSL_OP_NO_QUERY_MTU);
+	/*
+	 * No resumption in WebRTC: a session cache would keep every peer's
+	 * session and certificate in the context long after its SSL is gone.
+	 */
+	SSL_CTX_set_options(s, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * Records never exceed the MTU, so the write buffer need not hold 16 KB
+	 * (OpenSSL sizes it from this; RELEASE_BUFFERS does not apply to DTLS).
+	 */
+	SSL_CTX_set_max_send_fragment(s, DTLS_MTU);
+	ctx->linger_ms = DTLS_LINGER_MS;
 	return ctx;
+}
+
+void dtls_ctx_set_linger_ms(dtls_ctx *ctx, int64_t ms)
+{
+	ctx->linger_ms = ms < 0 ? 0 : ms;
 }
 
 void dtls_ctx_free(dtls_ctx *ctx)
@@ -198,6 +238,8 @@ dtls_conn *dtls_conn_create(dtls_ctx *ctx, enum dtls_role role, const char *remo
 {
 	dtls_conn *c = rs_calloc(1, sizeof *c);
 	c->role = role;
+	c->linger_ms = ctx->linger_ms;
+	c->keys_rc = DTLS_E_STATE;
 	rs_strlcpy(c->remote_fp, remote_fingerprint, sizeof c->remote_fp);
 	c->ssl = SSL_new(ctx->ssl_ctx);
 	c->rbio = BIO_new(BIO_s_mem());
@@ -220,17 +262,43 @@ dtls_conn *dtls_conn_create(dtls_ctx *ctx, enum dtls_role role, const char *remo
 	return c;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Frees the SSL and its BIOs; the keys stay. Queued datagrams are still sent. */
+static void release(dtls_conn *c)
+{
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	c->rbio = NULL;
+}
+
 void dtls_conn_free(dtls_conn *c)
 {
 	if (!c)
 		return;
-	SSL_free(c->ssl);
+	release(c);
 	while (c->out_len) {
 		free(c->out[c->out_head]);
 		c->out_head = (c->out_head + 1) % OUT_QUEUE;
 		c->out_len--;
 	}
+	OPENSSL_cleanse(&c->keys, sizeof c->keys);
 	free(c);
+}
+
+static int export_keys(dtls_conn *c, struct dtls_srtp_keys *out);
+
+/* The handshake finished: the keys are exported now, while the SSL exists. */
+static void connected(dtls_conn *c)
+{
+	c->state = DTLS_CONNECTED;
+	c->keys_rc = export_keys(c, &c->keys);
+	c->release_at = mono_ms() + (c->role == DTLS_CLIENT ? 0 : c->linger_ms);
 }
 
 /* Advances the handshake; sets CONNECTED or FAILED. */
@@ -246,7 +314,7 @@ static int drive(dtls_conn *c)
 	}
 	int rc = SSL_do_handshake(c->ssl);
 	if (rc == 1) {
-		c->state = DTLS_CONNECTED;
+		connected(c);
 		return DTLS_OK;
 	}
 	int e = SSL_get_error(c->ssl, rc);
@@ -270,9 +338,16 @@ int dtls_conn_input(dtls_conn *c, const uint8_t *dgram, size_t len)
 {
 	if (c->state == DTLS_FAILED || c->state == DTLS_CLOSED)
 		return DTLS_E_STATE;
+	if (!c->ssl)
+		return DTLS_OK; /* released: nothing left to answer */
+	bool was_connected = c->state == DTLS_CONNECTED;
 	BIO_write(c->rbio, dgram, (int)len);
 	int rc = drive(c);
 	(void)BIO_reset(c->rbio); /* a datagram is consumed whole, or dropped */
+	if (was_connected && c->state == DTLS_CONNECTED)
+		c->release_at = mono_ms() + c->linger_ms; /* the peer may still be handshaking */
+	if (c->state == DTLS_CONNECTED && c->release_at <= mono_ms())
+		release(c);
 	return rc;
 }
 
@@ -293,6 +368,10 @@ int dtls_conn_poll_output(dtls_conn *c, uint8_t *buf, size_t cap)
 int64_t dtls_conn_next_deadline_ms(dtls_conn *c)
 {
 	struct timeval tv;
+	if (c->state == DTLS_CONNECTED && c->ssl) {
+		int64_t left = c->release_at - mono_ms();
+		return left > 0 ? left : 0;
+	}
 	if (c->state != DTLS_CONNECTING || !DTLSv1_get_timeout(c->ssl, &tv))
 		return -1;
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
@@ -300,9 +379,22 @@ int64_t dtls_conn_next_deadline_ms(dtls_conn *c)
 
 void dtls_conn_timeout(dtls_conn *c)
 {
+	if (c->state == DTLS_CONNECTED && c->ssl && c->release_at <= mono_ms())
+		release(c);
 	if (c->state == DTLS_CONNECTING && DTLSv1_handle_timeout(c->ssl) < 0)
 		c->state = DTLS_FAILED;
 	ERR_clear_error();
+}
+
+bool dtls_conn_released(const dtls_conn *c)
+{
+	return c->state == DTLS_CONNECTED && !c->ssl;
+}
+
+void dtls_conn_peer_keyed(dtls_conn *c)
+{
+	if (c->state == DTLS_CONNECTED)
+		release(c);
 }
 
 enum dtls_state dtls_conn_state(const dtls_conn *c)
@@ -316,11 +408,18 @@ const char *dtls_state_name(enum dtls_state s)
 	return s <= DTLS_CLOSED ? names[s] : "unknown";
 }
 
-/* RFC 5764 section 4.2: client key, server key, client salt, server salt. */
 int dtls_conn_srtp_keys(dtls_conn *c, struct dtls_srtp_keys *out)
 {
 	if (c->state != DTLS_CONNECTED)
 		return DTLS_E_STATE;
+	if (c->keys_rc == DTLS_OK)
+		*out = c->keys;
+	return c->keys_rc;
+}
+
+/* RFC 5764 section 4.2: client key, server key, client salt, server salt. */
+static int export_keys(dtls_conn *c, struct dtls_srtp_keys *out)
+{
 	SRTP_PROTECTION_PROFILE *p = SSL_get_selected_srtp_profile(c->ssl);
 	if (!p)
 		return DTLS_E_NO_SRTP;
@@ -339,6 +438,7 @@ int dtls_conn_srtp_keys(dtls_conn *c, struct dtls_srtp_keys *out)
 	memcpy(theirs, m + (client ? k : 0), k);
 	memcpy(mine + k, m + 2 * k + (client ? 0 : s), s);
 	memcpy(theirs + k, m + 2 * k + (client ? s : 0), s);
+	OPENSSL_cleanse(m, sizeof m);
 	return DTLS_OK;
 }
 

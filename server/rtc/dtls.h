@@ -10,6 +10,13 @@
  * Retransmission: OpenSSL keeps the handshake's retransmission clock itself;
  * the caller asks dtls_conn_next_deadline_ms() how long until it is due and
  * calls dtls_conn_timeout() then.
+ *
+ * After the handshake the SSL object is freed, keeping only the exported
+ * keys: by a server DTLS_LINGER_MS after the last DTLS datagram it received
+ * (the deadline above then runs until that moment), or at once when the
+ * owner calls dtls_conn_peer_keyed(); by a client as soon as it is
+ * connected. A released connection stays CONNECTED, still gives its keys,
+ * and drops every DTLS datagram unanswered (a close_notify included).
  */
 #ifndef ROSTRUM_DTLS_H
 #define ROSTRUM_DTLS_H
@@ -25,6 +32,7 @@ typedef struct dtls_conn dtls_conn;
 
 #define DTLS_FINGERPRINT_LEN 95 /* "AB:CD:..." for SHA-256, without the NUL */
 #define DTLS_MTU 1200
+#define DTLS_LINGER_MS 5000 /* a few of the client's retransmissions (1 s, 2 s, ...) */
 
 enum dtls_role { DTLS_SERVER, DTLS_CLIENT };
 enum dtls_state { DTLS_NEW, DTLS_CONNECTING, DTLS_CONNECTED, DTLS_FAILED, DTLS_CLOSED };
@@ -60,6 +68,8 @@ const char *dtls_cert_fingerprint(const dtls_cert *c);
  */
 dtls_ctx *dtls_ctx_create(const dtls_cert *cert, const char *profiles);
 void dtls_ctx_free(dtls_ctx *ctx);
+/* The server's linger for connections created from now on (tests shorten it). */
+void dtls_ctx_set_linger_ms(dtls_ctx *ctx, int64_t ms);
 
 /* A connection expecting the peer's fingerprint (case-insensitive "AB:CD:..."). */
 dtls_conn *dtls_conn_create(dtls_ctx *ctx, enum dtls_role role, const char *remote_fingerprint);
@@ -72,11 +82,18 @@ RS_MUST_CHECK int dtls_conn_input(dtls_conn *c, const uint8_t *dgram, size_t len
 int dtls_conn_poll_output(dtls_conn *c, uint8_t *buf, size_t cap);
 /* Milliseconds until the retransmission timer is due, or -1 when none runs. */
 int64_t dtls_conn_next_deadline_ms(dtls_conn *c);
-/* The retransmission timer is due (it may queue datagrams). */
+/* The retransmission timer or the linger is due (it may queue datagrams, or release). */
 void dtls_conn_timeout(dtls_conn *c);
+/*
+ * The peer sent authentic SRTP or SRTCP, so it holds the keys and finished
+ * its handshake: the SSL can go now rather than at the linger's end.
+ */
+void dtls_conn_peer_keyed(dtls_conn *c);
+/* True once the SSL is freed after the handshake (only the keys are left). */
+bool dtls_conn_released(const dtls_conn *c);
 enum dtls_state dtls_conn_state(const dtls_conn *c);
 const char *dtls_state_name(enum dtls_state s);
-/* The exported SRTP keys, once CONNECTED. */
+/* The SRTP keys exported when the handshake finished (CONNECTED, released or not). */
 RS_MUST_CHECK int dtls_conn_srtp_keys(dtls_conn *c, struct dtls_srtp_keys *out);
 const char *dtls_strerror(int err);
 

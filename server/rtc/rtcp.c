@@ -215,6 +215,13 @@ int rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc, struct rtcp_rx
 	return rtcp_build_report(out, cap, sender_ssrc, NULL, one, 1, now_ms, now_ms, cname);
 }
 
+int64_t rtcp_interval_ms(int64_t min_ms, bool initial, uint32_t rnd)
+{
+	double td = (double)(initial ? min_ms / 2 : min_ms);
+	double factor = 0.5 + (double)rnd / 4294967296.0; /* [0.5, 1.5) */
+	return (int64_t)(td * factor / 1.21828182845904523536); /* e - 3/2 */
+}
+
 int rtcp_build_bye(uint8_t *out, size_t cap, uint32_t ssrc)
 {
 	if (cap < 8)

@@ -132,6 +132,22 @@ RS_MUST_CHECK int rtcp_build_sr(uint8_t *out, size_t cap, uint32_t ssrc, int64_t
  */
 RS_MUST_CHECK int rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc,
 				struct rtcp_rx *rx, int64_t now_ms, const char *cname);
+/*
+ * The time to the next report, RFC 3550 section 6.3.1 and appendix A.7, for
+ * a session of two members (a participant and the hub) with one sender.
+ * At audio bandwidths the bandwidth-derived interval of two members is far
+ * below the minimum, so Td is min_ms (RTCP_MIN_INTERVAL_MS; halved for the
+ * first report, section 6.2); it is multiplied by a factor uniform in
+ * [0.5, 1.5] taken from rnd (32 random bits) and divided by e - 3/2, the
+ * compensation for timer reconsideration. Transports that connected in the
+ * same millisecond thus report at spread-out times, never in a burst.
+ */
+#define RTCP_MIN_INTERVAL_MS 5000
+int64_t rtcp_interval_ms(int64_t min_ms, bool initial, uint32_t rnd);
+/* Bounds of rtcp_interval_ms for a Td (0.5 / (e - 1.5) = 0.4104, 1.5 / (e - 1.5) = 1.2312). */
+#define RTCP_INTERVAL_LO(td_ms) ((td_ms) * 410 / 1000)
+#define RTCP_INTERVAL_HI(td_ms) ((td_ms) * 1232 / 1000)
+
 /* A BYE for ssrc (section 6.6), without a reason. Returns the length or RTCP_E_NO_SPACE. */
 RS_MUST_CHECK int rtcp_build_bye(uint8_t *out, size_t cap, uint32_t ssrc);
 

@@ -2,6 +2,8 @@
 
 #include "bytes.h"
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/modes.h>
 #include <srtp2/srtp.h>
@@ -14,8 +16,11 @@
  * libsrtp2 is built on NSS and holds about 30 KB per session (two per
  * srtpx), so at hundreds of listeners every protect misses the cache and
  * costs several microseconds. The state below is under 200 bytes plus
- * about 1 KB of OpenSSL contexts, keyed once. Everything else (unprotecting RTP and RTCP, protecting RTCP
- * every few seconds) stays with libsrtp2.
+ * about 1 KB of OpenSSL contexts, keyed once. SRTCP both ways is here too
+ * (a report each way every few seconds per listener, which libsrtp2 on
+ * NSS made tens of microseconds each), on bare session keys and contexts
+ * shared by every session. Only received RTP, from the few who speak,
+ * goes through libsrtp2, in a session made when the first packet comes.
  *
  * OpenSSL 3.0's EVP layer costs more per call than AES on a 100-byte packet
  * does, so the hot path makes as few calls as it can: counter blocks are
@@ -36,8 +41,12 @@
 #define SHA1_LEN 20
 #define KS_BLOCKS 32    /* keystream made per pass: 512 bytes on the stack */
 
-/* RFC 3711 section 4.3.1 key derivation labels for SRTP. */
-enum { LABEL_CIPHER = 0x00, LABEL_AUTH = 0x01, LABEL_SALT = 0x02 };
+/* RFC 3711 section 4.3.1 key derivation labels, SRTP then SRTCP. */
+enum { LABEL_CIPHER = 0x00, LABEL_AUTH = 0x01, LABEL_SALT = 0x02,
+       LABEL_RTCP_CIPHER = 0x03, LABEL_RTCP_AUTH = 0x04, LABEL_RTCP_SALT = 0x05 };
+
+#define SRTCP_E 0x80000000u         /* RFC 3711 section 3.4: the E flag before the index */
+#define SRTCP_INDEX_MAX 0x7fffffffu /* 31 bits; rekeying is due before it would wrap */
 
 /*
  * What this endpoint sends over RTP. Owned: the OpenSSL contexts. The
@@ -58,11 +67,45 @@ struct srtpx_tx {
 	uint64_t sent;          /* bit k: index seq - k was sent (the 64 before it, too) */
 };
 
-/* libsrtp2 holds one wildcard stream template per session, so one session each way. */
+/*
+ * SRTCP one way: the session keys only (RFC 3711 section 4.3.2, labels 3 to
+ * 5). A listener sends and receives a report every few seconds, so each
+ * packet keys a context shared by all sessions (AES key expansion is tens
+ * of nanoseconds) rather than every session holding its own contexts.
+ */
+struct srtcp_keys {
+	uint8_t k_e[KEY_LEN];
+	uint8_t k_a[AUTH_KEY_LEN];  /* AES-CM only */
+	uint8_t salt[CM_SALT_LEN];  /* GCM uses the first 12 bytes */
+};
+
+/*
+ * What was received from one SSRC over SRTCP: each sender numbers its own
+ * packets (RFC 3711 section 3.2.3: a context per SSRC), libsrtp2 and so
+ * Chromium included. A browser sending audio reports from one or two.
+ */
+#define RTCP_SOURCES 4
+struct rtcp_window {
+	bool used;
+	uint32_t ssrc;
+	uint32_t top;                /* the highest SRTCP index received */
+	uint64_t bits;               /* bit k: index top - k was received */
+};
+
+/*
+ * Owned: tx's contexts, and the libsrtp2 session for received RTP, which
+ * exists only once RTP has come (a listener never sends any): Debian's
+ * libsrtp2 is built on NSS and holds about 30 KB per session.
+ */
 struct srtpx {
-	struct srtpx_tx tx;  /* what this endpoint sends over RTP */
-	srtp_t out;          /* what it sends over RTCP, with the local keys */
-	srtp_t in;           /* what it receives, with the remote keys */
+	struct srtpx_tx tx;          /* what this endpoint sends over RTP */
+	enum dtls_srtp_profile profile;
+	struct srtcp_keys rtcp_out;  /* what it sends over RTCP, from the local keys */
+	struct srtcp_keys rtcp_in;   /* what it receives over RTCP, from the remote keys */
+	uint32_t rtcp_sent;          /* the last SRTCP index sent (the first is 1, as libsrtp2's) */
+	struct rtcp_window rtcp_rx[RTCP_SOURCES];
+	srtp_t in;                   /* libsrtp2: RTP received, created with its first packet */
+	uint8_t remote[32];          /* the remote master key and salt, until in exists */
 };
 
 int srtpx_init(void)
@@ -175,6 +218,16 @@ static EVP_CIPHER_CTX *ecb_new(const uint8_t key[KEY_LEN])
 	return NULL;
 }
 
+/* k_a XOR ipad, k_a XOR opad (RFC 2104 section 2). */
+static void hmac_pads(uint8_t pads[2][SHA1_BLOCK], const uint8_t k_a[AUTH_KEY_LEN])
+{
+	for (int p = 0; p < 2; p++) {
+		memset(pads[p], p ? 0x5c : 0x36, SHA1_BLOCK);
+		for (size_t i = 0; i < AUTH_KEY_LEN; i++)
+			pads[p][i] ^= k_a[i];
+	}
+}
+
 static void tx_free(struct srtpx_tx *t)
 {
 	EVP_CIPHER_CTX_free(t->ecb);
@@ -207,11 +260,7 @@ static bool tx_init(struct srtpx_tx *t, const struct dtls_srtp_keys *keys)
 	} else if (ok) {
 		t->sha1 = EVP_MD_CTX_new();
 		ok = t->sha1 && EVP_DigestInit_ex(t->sha1, EVP_sha1(), NULL) == 1;
-		for (int p = 0; p < 2; p++) {
-			memset(t->pads[p], p ? 0x5c : 0x36, SHA1_BLOCK);
-			for (size_t i = 0; i < AUTH_KEY_LEN; i++)
-				t->pads[p][i] ^= k_a[i];
-		}
+		hmac_pads(t->pads, k_a);
 	}
 	OPENSSL_cleanse(k_e, sizeof k_e);
 	OPENSSL_cleanse(k_a, sizeof k_a);
@@ -264,22 +313,28 @@ static bool tx_index(struct srtpx_tx *t, uint32_t ssrc, uint16_t seq, uint32_t *
  * packet, from the allocator's per-thread cache); only the deprecated
  * SHA1_* functions avoid it. The GCM path allocates nothing.
  */
-static bool cm_tag(struct srtpx_tx *t, uint8_t *pkt, size_t len, uint32_t roc)
+static bool hmac80(EVP_MD_CTX *sha1, const uint8_t pads[2][SHA1_BLOCK], const uint8_t *data,
+		   size_t len, uint8_t out[CM_TAG_LEN])
 {
 	uint8_t inner[SHA1_BLOCK + SHA1_LEN], outer[SHA1_LEN]; /* opad block || inner hash */
 	unsigned int n;
-	put32(pkt + len, roc); /* in the trailer room, so one update takes packet and ROC */
-	memcpy(inner, t->pads[1], SHA1_BLOCK);
-	if (EVP_DigestInit_ex(t->sha1, NULL, NULL) != 1 ||
-	    EVP_DigestUpdate(t->sha1, t->pads[0], SHA1_BLOCK) != 1 ||
-	    EVP_DigestUpdate(t->sha1, pkt, len + 4) != 1 ||
-	    EVP_DigestFinal_ex(t->sha1, inner + SHA1_BLOCK, &n) != 1 ||
-	    EVP_DigestInit_ex(t->sha1, NULL, NULL) != 1 ||
-	    EVP_DigestUpdate(t->sha1, inner, sizeof inner) != 1 ||
-	    EVP_DigestFinal_ex(t->sha1, outer, &n) != 1)
+	memcpy(inner, pads[1], SHA1_BLOCK);
+	if (EVP_DigestInit_ex(sha1, NULL, NULL) != 1 ||
+	    EVP_DigestUpdate(sha1, pads[0], SHA1_BLOCK) != 1 ||
+	    EVP_DigestUpdate(sha1, data, len) != 1 ||
+	    EVP_DigestFinal_ex(sha1, inner + SHA1_BLOCK, &n) != 1 ||
+	    EVP_DigestInit_ex(sha1, NULL, NULL) != 1 ||
+	    EVP_DigestUpdate(sha1, inner, sizeof inner) != 1 ||
+	    EVP_DigestFinal_ex(sha1, outer, &n) != 1)
 		return false;
-	memcpy(pkt + len, outer, CM_TAG_LEN);
+	memcpy(out, outer, CM_TAG_LEN);
 	return true;
+}
+
+static bool cm_tag(struct srtpx_tx *t, uint8_t *pkt, size_t len, uint32_t roc)
+{
+	put32(pkt + len, roc); /* in the trailer room, so one update takes packet and ROC */
+	return hmac80(t->sha1, (const uint8_t(*)[SHA1_BLOCK])t->pads, pkt, len + 4, pkt + len);
 }
 
 /*
@@ -354,7 +409,224 @@ static int tx_protect(struct srtpx_tx *t, uint8_t *pkt, size_t *len)
 	return ok ? SRTPX_OK : SRTPX_E_BAD;
 }
 
-/* ---- libsrtp2: RTCP both ways, RTP in --------------------------------------------- */
+/* ---- SRTCP both ways (RFC 3711 section 3.4, RFC 7714 section 9) -------------------- */
+
+/*
+ * Contexts shared by every session's SRTCP, keyed per packet. The server
+ * has one thread, as do the tests and the load generator that link this.
+ */
+static struct {
+	EVP_CIPHER_CTX *ecb;     /* AES-128-ECB: AES-CM's keystream */
+	EVP_CIPHER_CTX *gcm;     /* AES-128-GCM, either direction */
+	EVP_MD_CTX *sha1;
+} shared;
+
+static bool shared_ready(void)
+{
+	if (shared.ecb)
+		return true;
+	static const uint8_t zero[KEY_LEN];
+	shared.ecb = ecb_new(zero);
+	shared.gcm = EVP_CIPHER_CTX_new();
+	shared.sha1 = EVP_MD_CTX_new();
+	if (shared.ecb && shared.gcm && shared.sha1 &&
+	    EVP_DigestInit_ex(shared.sha1, EVP_sha1(), NULL) == 1 &&
+	    EVP_CipherInit_ex(shared.gcm, EVP_aes_128_gcm(), NULL, NULL, NULL, 1) == 1)
+		return true;
+	EVP_CIPHER_CTX_free(shared.ecb);
+	EVP_CIPHER_CTX_free(shared.gcm);
+	EVP_MD_CTX_free(shared.sha1);
+	shared.ecb = shared.gcm = NULL;
+	shared.sha1 = NULL;
+	return false;
+}
+
+/* SRTCP session keys from a master key and salt (labels 3, 4, 5). */
+static bool rtcp_keys(struct srtcp_keys *k, const uint8_t *master, enum dtls_srtp_profile p)
+{
+	bool gcm = p == DTLS_SRTP_AEAD_AES_128_GCM;
+	size_t salt_len = gcm ? GCM_SALT_LEN : CM_SALT_LEN;
+	EVP_CIPHER_CTX *m = ecb_new(master);
+	bool ok = m && derive(m, master + KEY_LEN, salt_len, LABEL_RTCP_CIPHER, k->k_e, KEY_LEN) &&
+		  derive(m, master + KEY_LEN, salt_len, LABEL_RTCP_SALT, k->salt, salt_len) &&
+		  (gcm || derive(m, master + KEY_LEN, salt_len, LABEL_RTCP_AUTH, k->k_a, AUTH_KEY_LEN));
+	EVP_CIPHER_CTX_free(m);
+	return ok;
+}
+
+/*
+ * AES-CM over buf (RFC 3711 section 4.1.1): IV = (k_s * 2^16) XOR (SSRC *
+ * 2^64) XOR (index * 2^16), the 31-bit SRTCP index in bytes 10 to 13.
+ */
+static bool rtcp_cm_crypt(const struct srtcp_keys *k, const uint8_t *pkt, uint32_t index,
+			  uint8_t *buf, size_t len)
+{
+	uint8_t iv[16] = { 0 }, idx[4];
+	memcpy(iv, k->salt, CM_SALT_LEN);
+	for (int i = 0; i < 4; i++)
+		iv[4 + i] ^= pkt[4 + i];
+	put32(idx, index);
+	for (int i = 0; i < 4; i++)
+		iv[10 + i] ^= idx[i];
+	return EVP_EncryptInit_ex(shared.ecb, NULL, NULL, k->k_e, NULL) == 1 &&
+	       aes_cm(shared.ecb, iv, buf, len);
+}
+
+/* The 80-bit tag over the header, the (encrypted) body and E || index (section 3.4). */
+static bool rtcp_cm_tag(const struct srtcp_keys *k, const uint8_t *data, size_t len,
+			uint8_t out[CM_TAG_LEN])
+{
+	uint8_t pads[2][SHA1_BLOCK];
+	hmac_pads(pads, k->k_a);
+	bool ok = hmac80(shared.sha1, (const uint8_t(*)[SHA1_BLOCK])pads, data, len, out);
+	OPENSSL_cleanse(pads, sizeof pads);
+	return ok;
+}
+
+/* RFC 7714 section 9.1: IV = salt XOR (00 00 || SSRC || 00 00 || 0 || SRTCP index). */
+static void rtcp_gcm_iv(const struct srtcp_keys *k, const uint8_t *pkt, uint32_t index,
+			uint8_t iv[GCM_SALT_LEN])
+{
+	memset(iv, 0, GCM_SALT_LEN);
+	memcpy(iv + 2, pkt + 4, 4);
+	put32(iv + 8, index & SRTCP_INDEX_MAX);
+	for (size_t i = 0; i < GCM_SALT_LEN; i++)
+		iv[i] ^= k->salt[i];
+}
+
+/*
+ * AEAD_AES_128_GCM one way (section 9.2): the associated data is the first
+ * aad bytes of pkt then E || index (trailer); body[0..len) is encrypted or
+ * decrypted in place. Sealing writes the tag; opening checks it.
+ */
+static bool rtcp_gcm(const struct srtcp_keys *k, bool seal, uint8_t *pkt, size_t aad,
+		     const uint8_t trailer[4], uint8_t *body, size_t len, uint8_t tag[GCM_TAG_LEN])
+{
+	uint8_t iv[GCM_SALT_LEN];
+	int n;
+	rtcp_gcm_iv(k, pkt, get32(trailer), iv);
+	EVP_CIPHER_CTX *c = shared.gcm;
+	bool ok = EVP_CipherInit_ex(c, NULL, NULL, k->k_e, iv, seal) == 1 &&
+		  EVP_CipherUpdate(c, NULL, &n, pkt, (int)aad) == 1 &&
+		  EVP_CipherUpdate(c, NULL, &n, trailer, 4) == 1 &&
+		  (len == 0 || EVP_CipherUpdate(c, body, &n, body, (int)len) == 1);
+	if (ok && !seal)
+		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, tag) == 1;
+	ok = ok && EVP_CipherFinal_ex(c, body + len, &n) == 1;
+	if (ok && seal)
+		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, tag) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * Section 3.4: the first 8 bytes stay clear, the rest is encrypted, then
+ * E || index and the tag follow (for GCM the tag comes first, RFC 7714
+ * section 9.1). Each packet takes the next index; none is ever reused.
+ */
+static int rtcp_protect(srtpx *s, uint8_t *pkt, size_t *len)
+{
+	if (!shared_ready())
+		return SRTPX_E_INIT;
+	if (s->rtcp_sent >= SRTCP_INDEX_MAX)
+		return SRTPX_E_LIMIT;
+	uint32_t index = ++s->rtcp_sent;
+	uint8_t trailer[4];
+	put32(trailer, SRTCP_E | index);
+	size_t n = *len;
+	bool ok;
+	if (s->profile == DTLS_SRTP_AEAD_AES_128_GCM) {
+		ok = rtcp_gcm(&s->rtcp_out, true, pkt, 8, trailer, pkt + 8, n - 8, pkt + n);
+		memcpy(pkt + n + GCM_TAG_LEN, trailer, 4);
+		*len = n + GCM_TAG_LEN + 4;
+	} else {
+		ok = rtcp_cm_crypt(&s->rtcp_out, pkt, index, pkt + 8, n - 8);
+		memcpy(pkt + n, trailer, 4);
+		ok = ok && rtcp_cm_tag(&s->rtcp_out, pkt, n + 4, pkt + n + 4);
+		*len = n + 4 + CM_TAG_LEN;
+	}
+	return ok ? SRTPX_OK : SRTPX_E_BAD;
+}
+
+/*
+ * The window of ssrc, or a free one for it; NULL when RTCP_SOURCES others
+ * hold them all (a window is never recycled, which would let its old
+ * packets be replayed).
+ */
+static struct rtcp_window *rtcp_window(srtpx *s, uint32_t ssrc)
+{
+	struct rtcp_window *free_one = NULL;
+	for (int i = 0; i < RTCP_SOURCES; i++) {
+		struct rtcp_window *w = &s->rtcp_rx[i];
+		if (w->used && w->ssrc == ssrc)
+			return w;
+		if (!w->used && !free_one)
+			free_one = w;
+	}
+	if (free_one)
+		*free_one = (struct rtcp_window){ .ssrc = ssrc };
+	return free_one;
+}
+
+/* Section 3.3.2: a 64-index window behind the highest index received. */
+static bool rtcp_fresh(const struct rtcp_window *w, uint32_t index)
+{
+	if (!w->used || index > w->top)
+		return true;
+	uint32_t back = w->top - index;
+	return back < 64 && !(w->bits >> back & 1);
+}
+
+static void rtcp_accept(struct rtcp_window *w, uint32_t index)
+{
+	if (!w->used || index > w->top) {
+		uint32_t ahead = w->used ? index - w->top : 64;
+		w->bits = ahead >= 64 ? 1 : w->bits << ahead | 1;
+		w->top = index;
+		w->used = true;
+	} else {
+		w->bits |= 1ull << (w->top - index);
+	}
+}
+
+/* Checks the replay window and the tag before anything is decrypted or remembered. */
+static int rtcp_unprotect(srtpx *s, uint8_t *pkt, size_t *len)
+{
+	bool gcm = s->profile == DTLS_SRTP_AEAD_AES_128_GCM;
+	size_t tag_len = gcm ? GCM_TAG_LEN : CM_TAG_LEN;
+	if (!shared_ready())
+		return SRTPX_E_INIT;
+	if (*len < 8 + 4 + tag_len)
+		return SRTPX_E_BAD;
+	size_t body = *len - 4 - tag_len;    /* header and payload, without the trailer */
+	uint8_t *trailer = gcm ? pkt + *len - 4 : pkt + body;
+	uint32_t word = get32(trailer), index = word & SRTCP_INDEX_MAX;
+	bool encrypted = word & SRTCP_E;
+	struct rtcp_window *w = rtcp_window(s, get32(pkt + 4));
+	if (!w)
+		return SRTPX_E_BAD;
+	if (!rtcp_fresh(w, index))
+		return SRTPX_E_REPLAY;
+	if (gcm) {
+		size_t aad = encrypted ? 8 : body;  /* unencrypted: the whole packet is authenticated */
+		if (!rtcp_gcm(&s->rtcp_in, false, pkt, aad, trailer, pkt + aad, body - aad,
+			      pkt + body))
+			return SRTPX_E_AUTH;
+	} else {
+		uint8_t tag[CM_TAG_LEN];
+		if (!rtcp_cm_tag(&s->rtcp_in, pkt, body + 4, tag))
+			return SRTPX_E_BAD;
+		if (CRYPTO_memcmp(tag, pkt + body + 4, CM_TAG_LEN) != 0)
+			return SRTPX_E_AUTH;
+		if (encrypted && !rtcp_cm_crypt(&s->rtcp_in, pkt, index, pkt + 8, body - 8))
+			return SRTPX_E_BAD;
+	}
+	rtcp_accept(w, index);
+	*len = body;
+	return SRTPX_OK;
+}
+
+/* ---- libsrtp2: RTP in ---------------------------------------------------------------- */
 
 void srtpx_policy(srtp_policy_t *p, enum dtls_srtp_profile profile, uint8_t *key,
 		  srtp_ssrc_type_t dir)
@@ -375,27 +647,15 @@ void srtpx_policy(srtp_policy_t *p, enum dtls_srtp_profile profile, uint8_t *key
 
 srtpx *srtpx_create(const struct dtls_srtp_keys *keys)
 {
-	srtp_policy_t out, in;
-	uint8_t local[32], remote[32];
-	memcpy(local, keys->local, sizeof local);
-	memcpy(remote, keys->remote, sizeof remote);
-	srtpx_policy(&out, keys->profile, local, ssrc_any_outbound);
-	srtpx_policy(&in, keys->profile, remote, ssrc_any_inbound);
 	srtpx *s = rs_calloc(1, sizeof *s);
-	if (!tx_init(&s->tx, keys))
-		goto err;
-	if (srtp_create(&s->out, &out) != srtp_err_status_ok)
-		goto err;
-	if (srtp_create(&s->in, &in) != srtp_err_status_ok)
-		goto err;
-	OPENSSL_cleanse(local, sizeof local);
-	OPENSSL_cleanse(remote, sizeof remote);
+	s->profile = keys->profile;
+	memcpy(s->remote, keys->remote, sizeof s->remote);
+	if (!tx_init(&s->tx, keys) || !rtcp_keys(&s->rtcp_out, keys->local, keys->profile) ||
+	    !rtcp_keys(&s->rtcp_in, keys->remote, keys->profile)) {
+		srtpx_free(s);
+		return NULL;
+	}
 	return s;
-err:
-	OPENSSL_cleanse(local, sizeof local);
-	OPENSSL_cleanse(remote, sizeof remote);
-	srtpx_free(s);
-	return NULL;
 }
 
 void srtpx_free(srtpx *s)
@@ -403,11 +663,36 @@ void srtpx_free(srtpx *s)
 	if (!s)
 		return;
 	tx_free(&s->tx);
-	if (s->out)
-		srtp_dealloc(s->out);
 	if (s->in)
 		srtp_dealloc(s->in);
+	OPENSSL_cleanse(s, sizeof *s);
 	free(s);
+}
+
+bool srtpx_receives_rtp(const srtpx *s)
+{
+	return s->in != NULL;
+}
+
+void srtpx_set_rtcp_index(srtpx *s, uint32_t sent)
+{
+	s->rtcp_sent = sent & SRTCP_INDEX_MAX;
+}
+
+/* The libsrtp2 session for received RTP, made from the remote keys when first needed. */
+static bool open_in(srtpx *s)
+{
+	srtp_policy_t p;
+	uint8_t key[32];
+	memcpy(key, s->remote, sizeof key);
+	srtpx_policy(&p, s->profile, key, ssrc_any_inbound);
+	bool ok = srtp_create(&s->in, &p) == srtp_err_status_ok;
+	OPENSSL_cleanse(key, sizeof key);
+	if (ok)
+		OPENSSL_cleanse(s->remote, sizeof s->remote);
+	else
+		s->in = NULL;
+	return ok;
 }
 
 static int map(srtp_err_status_t st)
@@ -432,6 +717,8 @@ int srtpx_unprotect_rtp(srtpx *s, uint8_t *pkt, size_t *len)
 {
 	if (*len < 12)
 		return SRTPX_E_BAD;
+	if (!s->in && !open_in(s))
+		return SRTPX_E_INIT;
 	int n = (int)*len;
 	int rc = map(srtp_unprotect(s->in, pkt, &n));
 	*len = (size_t)n;
@@ -442,20 +729,12 @@ int srtpx_protect_rtcp(srtpx *s, uint8_t *pkt, size_t *len, size_t cap)
 {
 	if (*len < 8 || cap < *len + SRTP_MAX_TRAILER_LEN + 4)
 		return SRTPX_E_BAD;
-	int n = (int)*len;
-	int rc = map(srtp_protect_rtcp(s->out, pkt, &n));
-	*len = (size_t)n;
-	return rc;
+	return rtcp_protect(s, pkt, len);
 }
 
 int srtpx_unprotect_rtcp(srtpx *s, uint8_t *pkt, size_t *len)
 {
-	if (*len < 8)
-		return SRTPX_E_BAD;
-	int n = (int)*len;
-	int rc = map(srtp_unprotect_rtcp(s->in, pkt, &n));
-	*len = (size_t)n;
-	return rc;
+	return rtcp_unprotect(s, pkt, len);
 }
 
 const char *srtpx_strerror(int err)
@@ -466,6 +745,7 @@ const char *srtpx_strerror(int err)
 	case SRTPX_E_REPLAY: return "SRTP replay";
 	case SRTPX_E_BAD: return "malformed SRTP packet";
 	case SRTPX_E_INIT: return "SRTP session could not be created";
+	case SRTPX_E_LIMIT: return "SRTCP index exhausted: the keys must be renewed";
 	}
 	return "unknown SRTP error";
 }

@@ -25,7 +25,32 @@ struct transport {
 	char cname[80];          /* "rostrum-" and a 64-character room id fit */
 	uint32_t sent_packets, sent_octets, sent_ts;
 	int64_t sent_ms, rtcp_due;
+	int64_t reported_ms;     /* when the last report went out */
+	bool rx_heard;           /* a packet of the participant's stream since then */
+	uint32_t rng;            /* xorshift32 state for the report intervals */
+	/* the selected address, refreshed when ICE may have changed it (a check passed) */
+	struct sockaddr_storage dest;
+	socklen_t dest_len;      /* 0 while there is none */
 };
+
+/* 32 random bits (xorshift32, Marsaglia 2003): the report interval's spread needs no more. */
+static uint32_t next_rand(transport *t)
+{
+	uint32_t x = t->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return t->rng = x;
+}
+
+/* Seeds from our ufrag, which is random (ice_credentials): transports differ from each other. */
+static void seed_rand(transport *t)
+{
+	uint32_t hsh = 2166136261u; /* FNV-1a */
+	for (const char *p = t->ufrag; *p; p++)
+		hsh = (hsh ^ (uint8_t)*p) * 16777619u;
+	t->rng = hsh ? hsh : 1;
+}
 
 static void set_state(transport *t, enum transport_state s)
 {
@@ -47,6 +72,7 @@ transport *transport_create(dtls_ctx *dtls, const struct sdp_offer *offer,
 	t->rtcp_due = INT64_MAX;
 	rs_strlcpy(t->cname, "rostrum", sizeof t->cname);
 	ice_credentials(t->ufrag, t->pwd);
+	seed_rand(t);
 	t->ice = ice_agent_create(t->ufrag, t->pwd, offer->ice_ufrag);
 	t->dtls = dtls_conn_create(dtls, DTLS_SERVER, offer->fingerprint);
 	if (!t->ice || !t->dtls) {
@@ -84,13 +110,22 @@ static void flush_dtls(transport *t, const struct sockaddr *to, socklen_t to_len
 	t->dtls_due = wait < 0 ? INT64_MAX : now + wait;
 }
 
-static const struct sockaddr *selected(const transport *t, socklen_t *len)
+/* Copies ICE's selected address into the transport, where each send finds it. */
+static void refresh_dest(transport *t)
 {
 	const struct sockaddr_storage *s = ice_agent_destination(t->ice);
+	t->dest_len = 0;
 	if (!s)
-		return NULL;
-	*len = s->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	return (const struct sockaddr *)s;
+		return;
+	t->dest = *s;
+	t->dest_len = s->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					       : sizeof(struct sockaddr_in);
+}
+
+static const struct sockaddr *selected(const transport *t, socklen_t *len)
+{
+	*len = t->dest_len;
+	return t->dest_len ? (const struct sockaddr *)&t->dest : NULL;
 }
 
 static enum transport_drop on_stun(transport *t, int64_t now, const uint8_t *buf, size_t len,
@@ -111,6 +146,7 @@ static enum transport_drop on_stun(transport *t, int64_t now, const uint8_t *buf
 	if (ice_agent_input_mapped(t->ice, now, buf, len, from, from_len, mapped, resp, sizeof resp,
 				   &n) != ICE_OK)
 		return TRANSPORT_DROP_STUN;
+	refresh_dest(t);
 	t->l.send(t->l.ctx, from, from_len, resp, n);
 	if (!known && t->l.on_tuple) {
 		t->l.on_tuple(t->l.ctx, t, from, true);
@@ -151,7 +187,8 @@ static enum transport_drop on_dtls(transport *t, int64_t now, const uint8_t *buf
 		if (dtls_conn_srtp_keys(t->dtls, &k) == DTLS_OK)
 			t->srtp = srtpx_create(&k);
 		set_state(t, t->srtp ? TRANSPORT_CONNECTED : TRANSPORT_FAILED);
-		t->rtcp_due = now + TRANSPORT_RTCP_MS;
+		t->reported_ms = now;
+		t->rtcp_due = now + rtcp_interval_ms(RTCP_MIN_INTERVAL_MS, true, next_rand(t));
 	}
 	return TRANSPORT_DROP_NONE;
 }
@@ -171,6 +208,19 @@ static void on_rtcp_packet(void *ctx, int type, const uint8_t *pkt, size_t len)
 	rtcp_rx_sr(&s->t->rx, ntp, s->now);
 }
 
+/*
+ * Authentic SRTP or SRTCP proves the peer has our last flight and its keys,
+ * so the DTLS state (most of a listener's memory) can go before its linger.
+ */
+static void peer_keyed(transport *t)
+{
+	if (dtls_conn_released(t->dtls))
+		return;
+	dtls_conn_peer_keyed(t->dtls);
+	if (dtls_conn_released(t->dtls))
+		t->dtls_due = INT64_MAX;
+}
+
 static enum transport_drop on_media(transport *t, int64_t now, uint8_t *buf, size_t len)
 {
 	if (!t->srtp)
@@ -179,16 +229,18 @@ static enum transport_drop on_media(transport *t, int64_t now, uint8_t *buf, siz
 	if (rtcp) {
 		if (srtpx_unprotect_rtcp(t->srtp, buf, &len) != SRTPX_OK)
 			return TRANSPORT_DROP_SRTP;
+		peer_keyed(t);
 		struct sr_seen s = { t, now };
 		return rtcp_walk(buf, len, on_rtcp_packet, &s) ? TRANSPORT_DROP_NONE
 							      : TRANSPORT_DROP_RTP;
 	}
 	if (srtpx_unprotect_rtp(t->srtp, buf, &len) != SRTPX_OK)
 		return TRANSPORT_DROP_SRTP;
+	peer_keyed(t);
 	struct rtp_hdr h;
 	if (rtp_parse(buf, len, t->offer.level_ext_id, &h) != RTP_OK)
 		return TRANSPORT_DROP_RTP;
-	rtcp_rx_packet(&t->rx, h.ssrc, h.seq, h.ts, now, 48000);
+	t->rx_heard |= rtcp_rx_packet(&t->rx, h.ssrc, h.seq, h.ts, now, 48000);
 	if (t->l.on_rtp)
 		t->l.on_rtp(t->l.ctx, t, buf, len, &h);
 	return TRANSPORT_DROP_NONE;
@@ -241,19 +293,29 @@ static void send_rtcp(transport *t, uint8_t *buf, int n, size_t cap)
 		t->l.send(t->l.ctx, to, sl, buf, len);
 }
 
-/* Section 6.4: an SR for the room stream we send it, an RR for the stream it sends us. */
+/*
+ * Section 6.4, as one compound (one encryption, one datagram): an SR when
+ * we sent the room stream since the last report, with a report block only
+ * when the participant's stream was heard since then (6.4: blocks are for
+ * sources heard since the last report; a paused sender's packets are never
+ * decrypted, so a listener gets none); an RR alone when only that. Nothing
+ * when neither: consent checks keep the path alive.
+ */
 static void report(transport *t, int64_t now)
 {
 	uint8_t buf[256 + SRTPX_TRAILER];
-	if (t->sent_packets) {
+	bool sent = t->sent_packets && t->sent_ms >= t->reported_ms;
+	struct rtcp_rx *rx[] = { &t->rx };
+	size_t n_rx = t->rx_heard && t->rx.started;
+	if (sent || n_rx) {
 		uint32_t ts = t->sent_ts + (uint32_t)((now - t->sent_ms) * 48);
-		send_rtcp(t, buf, rtcp_build_sr(buf, 256, t->send_ssrc, now, ts, t->sent_packets,
-						t->sent_octets, t->cname), sizeof buf);
+		struct rtcp_sender snd = { ts, t->sent_packets, t->sent_octets };
+		send_rtcp(t, buf, rtcp_build_report(buf, 256, t->send_ssrc, sent ? &snd : NULL, rx,
+						    n_rx, now, now, t->cname), sizeof buf);
 	}
-	if (t->rx.started)
-		send_rtcp(t, buf, rtcp_build_rr(buf, 256, t->send_ssrc, &t->rx, now, t->cname),
-			  sizeof buf);
-	t->rtcp_due = now + TRANSPORT_RTCP_MS;
+	t->rx_heard = false;
+	t->reported_ms = now;
+	t->rtcp_due = now + rtcp_interval_ms(RTCP_MIN_INTERVAL_MS, false, next_rand(t));
 }
 
 int64_t transport_next_deadline(const transport *t, int64_t now_ms)

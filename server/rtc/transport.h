@@ -80,7 +80,11 @@ enum transport_drop transport_input(transport *t, int64_t now_ms, uint8_t *buf, 
 				    const struct sockaddr *from, socklen_t from_len);
 /* The SSRC of the stream we send (for sender reports) and the CNAME in reports. */
 void transport_set_sender(transport *t, uint32_t ssrc, const char *cname);
-#define TRANSPORT_RTCP_MS 2000 /* a report each way every 2 s while connected */
+/*
+ * Reports (one compound SR/RR each) go out at the randomised intervals of
+ * RFC 3550 section 6.3 (rtcp_interval_ms): the first 1-3 s after the
+ * handshake, then every 2-6 s, different for each transport.
+ */
 /* Encrypts an RTP packet in place (cap bytes of room) and sends it to the selected address. */
 RS_MUST_CHECK int transport_send_rtp(transport *t, int64_t now_ms, uint8_t *pkt, size_t len,
 				    size_t cap);

@@ -15,6 +15,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+/*
+ * fuzz_common.c defines LLVMFuzzerInitialize for every harness: it quietens
+ * the log (only errors) and then calls the harness's fz_setup(), if it has
+ * one, to build what all its inputs share.
+ */
+void fz_setup(void) __attribute__((weak));
 
 struct fz {
 	const uint8_t *p;

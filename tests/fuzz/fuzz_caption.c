@@ -22,14 +22,6 @@ static const struct caption_who whos[3] = {
 	{ .id = "p7", .name = "Browser CART", .via = CAPTION_VIA_BROWSER },
 };
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
-	return 0;
-}
-
 /* The next NUL-terminated field of r (copied into buf; NULL when empty). */
 static const char *field(const uint8_t **p, size_t *n, char *buf, size_t cap)
 {

@@ -35,14 +35,6 @@ static void on_link(void *ctx, uint8_t *pkt, size_t len, const struct sockaddr *
 	on_frame(ctx, pkt, len);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)

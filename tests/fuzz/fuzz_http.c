@@ -59,11 +59,8 @@ static char *mint(enum rs_role role, const char *name)
 	return token_issue(secret, &c);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
 	config_default(&cfg);
 	char err[256];
 	if (config_parse(&cfg, "{\"rooms\":[{\"id\":\"plenary\",\"open\":true},{\"id\":\"closed\"}]}",
@@ -81,7 +78,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	hub_conn *c = hub_conn_open(h, &t, now);
 	const char *j = "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"name\":\"P\"}";
 	hub_conn_input(h, c, j, strlen(j), now);
-	return 0;
 }
 
 static int hexval(int c)

@@ -43,14 +43,10 @@ static int on_record(void *ctx, const uint8_t *payload, size_t len, size_t offse
 	return 0;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fz_setup(void)
 {
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
 	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	snprintf(path, sizeof path, "%s/rostrum-fuzz-journal-%d", dir, (int)getpid());
-	return 0;
 }
 
 static uint8_t *build(const uint8_t *d, size_t n, size_t *out_len)

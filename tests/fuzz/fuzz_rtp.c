@@ -13,14 +13,6 @@
 
 static long seen; /* parse results: any value is fine, a crash is not */
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
-	return 0;
-}
-
 static void on_item(void *ctx, uint32_t ssrc, int type, const uint8_t *text, size_t len)
 {
 	(void)ctx;

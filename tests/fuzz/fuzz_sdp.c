@@ -7,14 +7,6 @@
 #include "fuzz.h"
 #include "sdp.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
-	return 0;
-}
-
 static void check_answer(const struct sdp_offer *o, const char *out, int n)
 {
 	if (n < 0 || (size_t)n != strlen(out))

@@ -10,14 +10,6 @@
 
 static const char *const password = "VOkJxbRl1RmTxUk/WvJxBt"; /* RFC 5769's */
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	rs_log_set_level(RS_LOG_ERR);
-	return 0;
-}
-
 static long seen; /* accessor results: any value is fine, a crash is not */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

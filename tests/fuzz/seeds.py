@@ -316,7 +316,8 @@ def seeds_dtls():
     inj = lambda r: b"\0" + r
     full = [op(1)] + [op(2)] * 5 + [op(1)] * 6 + [op(2)] * 3
     hs_hdr = b"\x01\x00\x00\x20\x00\x00\x00\x00\x00\x00\x00\x20" + b"\xfe\xfd" + b"\x11" * 30
-    return {
+    # The first byte picks the target: 0 a fresh server, 1 the kept established association.
+    fresh = {
         "handshake": chunks(*full),
         "handshake-flipped-hello": chunks(op(3, 40), *full[1:]),
         "handshake-flipped-flight3": chunks(op(1), *[op(2)] * 5, op(3, 13), op(3, 200), *[op(1)] * 4, *[op(2)] * 3),
@@ -325,6 +326,15 @@ def seeds_dtls():
                                  inj(rec(23, b"x" * 16)), op(1)),
         "replay-hello": chunks(op(1), op(1), op(2), op(0, 0, 1)),
     }
+    kept = {
+        "kept-app-data": chunks(inj(rec(23, b"\x00" * 40, 1)), inj(rec(23, b"x" * 64, 1))),
+        "kept-alert": chunks(inj(rec(21, b"\x02\x28", 1))),
+        "kept-rehandshake": chunks(inj(rec(22, hs_hdr)), op(2), op(1)),
+        "kept-flipped": chunks(op(2), op(3, 7), op(1)),
+    }
+    out = {k: b"\0" + v for k, v in fresh.items()}
+    out.update({k: b"\1" + v for k, v in kept.items()})
+    return out
 
 
 TARGETS["dtls"] = seeds_dtls

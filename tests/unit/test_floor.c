@@ -894,6 +894,60 @@ static int test_leave_and_people(void)
 	return 0;
 }
 
+/*
+ * A full room: FLOOR_MAX_PEOPLE records, pids in a stride that clusters
+ * badly under a weak hash. Every join, mute, speak check, request and leave
+ * looks at a bounded number of index slots (counted, not timed): a linear
+ * scan would look at thousands per call.
+ */
+static int test_large_floor(void)
+{
+	floor_ctl *f = make(NULL);
+	struct rs_attrs at = mk("Guest", "academia", "Europe", ATTRS_REMOTE);
+	const uint32_t first = 5000, stride = 4096;
+	const size_t n = FLOOR_MAX_PEOPLE - floor_people(f);
+	uint64_t before = floor_index_probes(f), ops = 0;
+	for (size_t i = 0; i < n; i++, ops++) {
+		floor_actor g = { first + (uint32_t)i * stride, RS_ROLE_PARTICIPANT, &at };
+		T_ASSERT(floor_participant_joined(f, 1, &g) == 0);
+	}
+	T_ASSERT(floor_people(f) == FLOOR_MAX_PEOPLE);
+	floor_actor extra = { 1u << 31, RS_ROLE_PARTICIPANT, &at };
+	T_ASSERT(floor_participant_joined(f, 1, &extra) == FLOOR_E_PEOPLE_FULL);
+	for (size_t i = 0; i < n; i++, ops += 3) {
+		floor_actor g = { first + (uint32_t)i * stride, RS_ROLE_PARTICIPANT, &at };
+		T_ASSERT(floor_mute(f, 2, &M, g.pid, i % 2) == 0);
+		T_ASSERT(floor_may_speak(f, &g) == false);
+		struct floor_person_view v;
+		T_ASSERT(floor_person(f, g.pid, 2, &v));
+	}
+	uint32_t id;
+	for (size_t i = 0; i < 40; i++, ops += 2) {
+		floor_actor g = { first + (uint32_t)i * stride, RS_ROLE_PARTICIPANT, &at };
+		T_ASSERT(floor_request(f, 3, &g, NULL, &id) == 0);
+		T_ASSERT(floor_grant(f, 4, &M, 0, -1, NULL) == 0);
+		drain(f, NULL);
+		T_ASSERT(floor_release(f, 5, &g, 0) == 0);
+		drain(f, NULL);
+	}
+	/* Everyone who never spoke leaves (their records go); the index shrinks by backward shifts. */
+	for (size_t i = 0; i < n; i++, ops++)
+		floor_participant_left(f, 6, first + (uint32_t)i * stride);
+	drain(f, NULL);
+	T_ASSERT(floor_people(f) == 7 + 40); /* the fixture's, and the speakers kept for stats */
+	for (size_t i = 0; i < n; i += 2, ops++) {
+		floor_actor g = { first + (uint32_t)i * stride, RS_ROLE_PARTICIPANT, &at };
+		T_ASSERT(floor_participant_joined(f, 7, &g) == 0);
+	}
+	uint64_t probes = floor_index_probes(f) - before;
+	fprintf(stderr, "large floor: %llu index probes for %llu operations\n",
+		(unsigned long long)probes, (unsigned long long)ops);
+	T_ASSERT(probes <= 8 * ops); /* growth included; a scan would be ~n/2 per call */
+	T_ASSERT(floor_consistent(f));
+	floor_destroy(f);
+	return 0;
+}
+
 static int test_update_attrs(void)
 {
 	floor_ctl *f = make(NULL);
@@ -984,6 +1038,7 @@ static const struct {
 	{ "bad_text", test_bad_text },
 	{ "written", test_written },
 	{ "leave_and_people", test_leave_and_people },
+	{ "large_floor", test_large_floor },
 	{ "update_attrs", test_update_attrs },
 	{ "events_self_describing", test_events_self_describing },
 	{ "names", test_names },

@@ -2,8 +2,7 @@
  * The signaling core driven directly: fake transports record what the hub
  * queues, so every reply and broadcast can be checked without sockets.
  */
-#include "check.h"
-#include "hub.h"
+#include "hub_fixture.h"
 #include "hub_internal.h"
 #include "metrics.h"
 
@@ -11,81 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SEEN 256
-
-/* Follows a dotted path of object keys ("data.you.role"). */
-static json_t *jpath(json_t *j, const char *path)
-{
-	char key[64];
-	while (j && *path) {
-		size_t n = strcspn(path, ".");
-		snprintf(key, sizeof key, "%.*s", (int)n, path);
-		j = json_object_get(j, key);
-		path += n + (path[n] == '.');
-	}
-	return j;
-}
-
-struct fake {
-	json_t *seen[MAX_SEEN];
-	int n;
-	int closed_code;
-	bool full; /* refuse sends, like an overflowing queue */
-	int sent;  /* messages ever queued */
-	int cap;   /* non-zero: refuse sends past this many, as the old 512-message queue did */
-};
-
-static int fake_send(void *ctx, void *transport, rs_msg *m)
-{
-	(void)ctx;
-	struct fake *f = transport;
-	if (f->full || (f->cap && f->sent >= f->cap))
-		return -1;
-	f->sent++;
-	if (f->n < MAX_SEEN)
-		f->seen[f->n++] = json_loads((const char *)rs_msg_payload(m), 0, NULL);
-	return 0;
-}
-
-static void fake_close(void *ctx, void *transport, int code, const char *reason)
-{
-	(void)ctx;
-	(void)reason;
-	((struct fake *)transport)->closed_code = code;
-}
-
-static void fake_clear(struct fake *f)
-{
-	for (int i = 0; i < f->n; i++)
-		json_decref(f->seen[i]);
-	f->n = 0;
-}
-
-/* The last message of the given type, or NULL. */
-static json_t *last_of(struct fake *f, const char *type)
-{
-	for (int i = f->n - 1; i >= 0; i--)
-		if (strcmp(json_string_value(json_object_get(f->seen[i], "type")), type) == 0)
-			return f->seen[i];
-	return NULL;
-}
-
-static const char *last_error(struct fake *f)
-{
-	json_t *e = last_of(f, "error");
-	return e ? json_string_value(json_object_get(e, "code")) : NULL;
-}
-
 static uint8_t secret[TOKEN_SECRET_LEN] = "hub-test-secret-hub-test-secret";
-static struct rs_config cfg;
 static recorder *rec; /* memory only: records are durable at once */
-static int64_t now = 1700000000000;
-
-static void say(hub *h, hub_conn *c, const char *text)
-{
-	hub_conn_input(h, c, text, strlen(text), now);
-	now += 100;
-}
 
 /* Runs the hub's timers up to `until` as the event loop would (before-sleep deadline, tick). */
 static void run_until(hub *h, int64_t until)
@@ -116,15 +42,6 @@ static void quit(hub *h, hub_conn *c)
 	hub_conn_closed(h, c, now);
 }
 
-/* How many messages of that type f has seen. */
-static int count_of(struct fake *f, const char *type)
-{
-	int n = 0;
-	for (int i = 0; i < f->n; i++)
-		n += strcmp(json_string_value(json_object_get(f->seen[i], "type")), type) == 0;
-	return n;
-}
-
 /* Whether the roster.delta msg names pid in the list key ("joined", "updated", "left"). */
 static bool delta_has(json_t *msg, const char *key, uint32_t pid)
 {
@@ -146,11 +63,7 @@ static hub *new_hub(void)
 
 static char *mint(const char *room, enum rs_role role, const char *name, int64_t exp)
 {
-	struct token_claims c = { .role = role, .exp = exp };
-	strcpy(c.room, room);
-	c.attrs.onsite = ATTRS_ONSITE_UNKNOWN;
-	CHECK(attrs_set_name(&c.attrs, name));
-	return token_issue(secret, &c);
+	return fixture_mint(secret, room, role, name, exp);
 }
 
 static void test_join_and_roster(void)
@@ -608,6 +521,43 @@ static void test_feature_table(void)
 	hub_destroy(h);
 }
 
+/*
+ * Thousands of rooms: each lookup by id looks at a few index slots (counted,
+ * not timed; a scan would look at every room), and a join's records and
+ * roster delta find their room without a lookup at all.
+ */
+static void test_many_rooms(void)
+{
+	int saved = big.limits.max_rooms;
+	big.limits.max_rooms = 5000;
+	hub *h = new_big_hub(1000);
+	char id[32];
+	for (int i = 0; i < 4000; i++) {
+		snprintf(id, sizeof id, "room-%d", i);
+		CHECK(hub_hroom_ensure(h, id) != NULL);
+	}
+	CHECK(h->n_rooms == 4001);
+	uint64_t before = h->room_probes;
+	int found = 0;
+	for (int i = 0; i < 8000; i++) { /* half of them absent */
+		snprintf(id, sizeof id, "room-%d", i);
+		struct hroom *hr = hub_hroom(h, id);
+		found += hr && strcmp(room_id(hr->room), id) == 0;
+	}
+	CHECK(found == 4000);
+	CHECK(h->room_probes - before <= 4 * 8000);
+	struct fake f = { 0 };
+	before = h->room_probes;
+	hub_conn *c = join_as(h, &f, "Late");
+	tick(h);
+	CHECK(last_of(&f, "result") != NULL && count_of(&f, "roster.delta") == 1);
+	CHECK(h->room_probes - before <= 4);
+	quit(h, c);
+	fake_clear(&f);
+	hub_destroy(h);
+	big.limits.max_rooms = saved;
+}
+
 int main(void)
 {
 	config_default(&cfg);
@@ -628,6 +578,7 @@ int main(void)
 	test_presence_flood_spares_bystander();
 	test_bounded_roster_and_pages();
 	test_feature_table();
+	test_many_rooms();
 	config_free(&big);
 	config_free(&cfg);
 	recorder_destroy(rec);

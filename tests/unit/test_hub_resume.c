@@ -5,8 +5,7 @@
  * (a new hub over the same journal) rebuilds the floor and lets every member
  * resume; a returning viewer gets the captions it missed.
  */
-#include "check.h"
-#include "hub.h"
+#include "hub_fixture.h"
 #include "jwriter.h"
 #include "metrics.h"
 
@@ -15,66 +14,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_SEEN 256
-
-static json_t *jpath(json_t *j, const char *path)
-{
-	char key[64];
-	while (j && *path) {
-		size_t n = strcspn(path, ".");
-		snprintf(key, sizeof key, "%.*s", (int)n, path);
-		j = json_object_get(j, key);
-		path += n + (path[n] == '.');
-	}
-	return j;
-}
-
-struct fake {
-	json_t *seen[MAX_SEEN];
-	int n;
-	int closed_code;
-};
-
-static int fake_send(void *ctx, void *transport, rs_msg *m)
-{
-	(void)ctx;
-	struct fake *f = transport;
-	if (f->n < MAX_SEEN)
-		f->seen[f->n++] = json_loads((const char *)rs_msg_payload(m), 0, NULL);
-	return 0;
-}
-
-static void fake_close(void *ctx, void *transport, int code, const char *reason)
-{
-	(void)ctx;
-	(void)reason;
-	((struct fake *)transport)->closed_code = code;
-}
-
-static void fake_clear(struct fake *f)
-{
-	for (int i = 0; i < f->n; i++)
-		json_decref(f->seen[i]);
-	f->n = 0;
-	f->closed_code = 0;
-}
-
-static json_t *last_of(struct fake *f, const char *type)
-{
-	for (int i = f->n - 1; i >= 0; i--)
-		if (strcmp(json_string_value(json_object_get(f->seen[i], "type")), type) == 0)
-			return f->seen[i];
-	return NULL;
-}
-
-static int count_of(struct fake *f, const char *type)
-{
-	int n = 0;
-	for (int i = 0; i < f->n; i++)
-		n += strcmp(json_string_value(json_object_get(f->seen[i], "type")), type) == 0;
-	return n;
-}
 
 /* The latest entry for pid in f's roster deltas (joined or updated: a tick coalesces), or NULL. */
 static json_t *updated_entry(struct fake *f, int pid)
@@ -109,16 +48,8 @@ static bool left_seen(struct fake *f, int pid)
 	return false;
 }
 
-static const char *last_error(struct fake *f)
-{
-	json_t *e = last_of(f, "error");
-	return e ? json_string_value(json_object_get(e, "code")) : NULL;
-}
-
 static uint8_t secret[TOKEN_SECRET_LEN] = "resume-test-secret-resume-test!";
-static struct rs_config cfg;
 static recorder *rec;
-static int64_t now = 1700000000000;
 
 /* ---- a real journal, for the restart ---------------------------------------- */
 
@@ -158,8 +89,8 @@ static void flush(hub *h)
 		hub_tick(h, d);
 }
 
-static void say(hub *h, hub_conn *c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(hub *h, hub_conn *c, const char *fmt, ...)
+static void sayf(hub *h, hub_conn *c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void sayf(hub *h, hub_conn *c, const char *fmt, ...)
 {
 	char text[2048];
 	va_list ap;
@@ -178,17 +109,13 @@ static hub *new_hub(void)
 
 static char *mint(const char *room, enum rs_role role, const char *name)
 {
-	struct token_claims c = { .role = role };
-	strcpy(c.room, room);
-	c.attrs.onsite = ATTRS_ONSITE_UNKNOWN;
-	CHECK(attrs_set_name(&c.attrs, name));
-	return token_issue(secret, &c);
+	return fixture_mint(secret, room, role, name, 0);
 }
 
 /* Joins and returns the resume secret (malloc'd) and pid. */
 static char *join(hub *h, hub_conn *c, struct fake *f, const char *extra, int *pid)
 {
-	say(h, c, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\"%s}", extra);
+	sayf(h, c, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\"%s}", extra);
 	json_t *r = last_of(f, "result");
 	const char *s = json_string_value(jpath(r, "data.resume.secret"));
 	CHECK(s != NULL);
@@ -237,8 +164,8 @@ static void session_start(struct session *s)
 		     &s->pb);
 	snprintf(extra, sizeof extra, ",\"token\":\"%s\"", s->capt_tok);
 	s->sc = join(s->h, s->cc, &s->fc, extra, &s->pc);
-	say(s->h, s->ca, "{\"type\":\"floor.request\",\"id\":2,\"topic\":\"First\"}");
-	say(s->h, s->cb, "{\"type\":\"floor.request\",\"id\":2,\"topic\":\"Second\"}");
+	sayf(s->h, s->ca, "{\"type\":\"floor.request\",\"id\":2,\"topic\":\"First\"}");
+	sayf(s->h, s->cb, "{\"type\":\"floor.request\",\"id\":2,\"topic\":\"Second\"}");
 	CHECK(json_integer_value(jpath(last_of(&s->fb, "result"), "data.position")) == 2);
 }
 
@@ -246,14 +173,14 @@ static void session_free(struct session *s)
 {
 	free(s->sm), free(s->sa), free(s->sb), free(s->sc);
 	free(s->chair_tok), free(s->capt_tok);
-	fake_clear(&s->fm), fake_clear(&s->fa), fake_clear(&s->fb), fake_clear(&s->fc);
+	fake_reset(&s->fm), fake_reset(&s->fa), fake_reset(&s->fb), fake_reset(&s->fc);
 }
 
 static void test_drop_and_resume(void)
 {
 	struct session s;
 	session_start(&s);
-	fake_clear(&s.fm);
+	fake_reset(&s.fm);
 	hub_conn_closed(s.h, s.cb, now);
 	now += 1000;
 	flush(s.h);
@@ -264,7 +191,7 @@ static void test_drop_and_resume(void)
 	/* Back with the secret: same pid, role, attributes and place. */
 	struct fake fb2 = { 0 };
 	hub_conn *cb2 = hub_conn_open(s.h, &fb2, now);
-	say(s.h, cb2, "{\"type\":\"join\",\"id\":9,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sb);
+	sayf(s.h, cb2, "{\"type\":\"join\",\"id\":9,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sb);
 	json_t *r = last_of(&fb2, "result");
 	CHECK(r && json_integer_value(jpath(r, "data.you.pid")) == s.pb);
 	CHECK(r && strcmp(json_string_value(jpath(r, "data.you.group")), "academia") == 0);
@@ -288,7 +215,7 @@ static void test_drop_and_resume(void)
 	if (ex && s3) {
 		json_object_set_new(ex, "resume", json_string(s3));
 		char *text = json_dumps(ex, 0);
-		say(s.h, ce, "%s", text);
+		sayf(s.h, ce, "%s", text);
 		free(text);
 		CHECK(json_integer_value(jpath(last_of(&fe, "result"), "data.you.pid")) == s.pb);
 		CHECK(fb2.closed_code == 4003);
@@ -299,23 +226,23 @@ static void test_drop_and_resume(void)
 	/* Single use: the old secret is refused; the new one works once the link drops again. */
 	struct fake fx = { 0 };
 	hub_conn *cx = hub_conn_open(s.h, &fx, now);
-	say(s.h, cx, "{\"type\":\"join\",\"id\":3,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sb);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":3,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sb);
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_invalid") == 0);
 	/* Forged: a well-shaped secret with a wrong MAC, and garbage. */
 	char forged[256];
 	snprintf(forged, sizeof forged, "%s", s.sa);
 	forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == 'a' ? 'b' : 'a';
-	say(s.h, cx, "{\"type\":\"join\",\"id\":4,\"room\":\"plenary\",\"resume\":\"%s\"}", forged);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":4,\"room\":\"plenary\",\"resume\":\"%s\"}", forged);
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_invalid") == 0);
-	say(s.h, cx, "{\"type\":\"join\",\"id\":5,\"room\":\"plenary\",\"resume\":\"x\"}");
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":5,\"room\":\"plenary\",\"resume\":\"x\"}");
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_invalid") == 0);
-	say(s.h, cx, "{\"type\":\"join\",\"id\":6,\"room\":\"plenary\",\"resume\":7}");
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":6,\"room\":\"plenary\",\"resume\":7}");
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "bad_field") == 0);
 	/* Another room: bound to the room it was issued for. */
-	say(s.h, cx, "{\"type\":\"join\",\"id\":7,\"room\":\"other\",\"resume\":\"%s\"}", s.sa);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":7,\"room\":\"other\",\"resume\":\"%s\"}", s.sa);
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_invalid") == 0);
 	/* A resume while the old link still looks alive: the newer connection wins. */
-	say(s.h, cx, "{\"type\":\"join\",\"id\":8,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":8,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
 	CHECK(json_integer_value(jpath(last_of(&fx, "result"), "data.you.pid")) == s.pa);
 	CHECK(s.fa.closed_code == 4003);
 	hub_conn_closed(s.h, s.ca, now); /* the old one going changes nothing */
@@ -326,9 +253,9 @@ static void test_drop_and_resume(void)
 	hub_conn *live[] = { s.cm, s.cc, cb2, cx, ce };
 	for (size_t i = 0; i < 5; i++)
 		hub_conn_closed(s.h, live[i], now);
-	fake_clear(&fe);
-	fake_clear(&fx);
-	fake_clear(&fb2);
+	fake_reset(&fe);
+	fake_reset(&fx);
+	fake_reset(&fb2);
 	hub_destroy(s.h);
 	session_free(&s);
 }
@@ -337,7 +264,7 @@ static void test_grace_runs_out(void)
 {
 	struct session s;
 	session_start(&s);
-	fake_clear(&s.fm);
+	fake_reset(&s.fm);
 	hub_conn_closed(s.h, s.ca, now);
 	CHECK(hub_next_deadline(s.h) <= now + cfg.limits.resume_grace_s * 1000LL);
 	int64_t closed = now;
@@ -352,16 +279,16 @@ static void test_grace_runs_out(void)
 	CHECK(json_integer_value(jpath(json_array_get(jpath(q, "queue"), 0), "who.pid")) == s.pb);
 	struct fake fx = { 0 };
 	hub_conn *cx = hub_conn_open(s.h, &fx, now);
-	say(s.h, cx, "{\"type\":\"join\",\"id\":3,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":3,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_expired") == 0);
 	/* An explicit leave ends the membership at once. */
-	say(s.h, s.cb, "{\"type\":\"leave\",\"id\":4}");
-	say(s.h, cx, "{\"type\":\"join\",\"id\":5,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sb);
+	sayf(s.h, s.cb, "{\"type\":\"leave\",\"id\":4}");
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":5,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sb);
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_expired") == 0);
 	hub_conn *live[] = { s.cm, s.cb, s.cc, cx };
 	for (size_t i = 0; i < 4; i++)
 		hub_conn_closed(s.h, live[i], now);
-	fake_clear(&fx);
+	fake_reset(&fx);
 	hub_destroy(s.h);
 	session_free(&s);
 }
@@ -391,7 +318,7 @@ static void test_revoked(void)
 	rs_strlcpy(revoked_id, cap_id, sizeof revoked_id);
 	struct fake fx = { 0 };
 	hub_conn *cx = hub_conn_open(s.h, &fx, now);
-	say(s.h, cx, "{\"type\":\"join\",\"id\":3,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sc);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":3,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sc);
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "token_revoked") == 0);
 	/* The chair, revoked while connected: the close that follows is a leave. */
 	const char *mid = hub_conn_token_id(s.cm);
@@ -401,11 +328,11 @@ static void test_revoked(void)
 	now += 1000;
 	flush(s.h);
 	CHECK(left_seen(&s.fa, s.pm));
-	say(s.h, cx, "{\"type\":\"join\",\"id\":4,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sm);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":4,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sm);
 	CHECK(last_error(&fx) && strcmp(last_error(&fx), "resume_expired") == 0);
 	/* A resumed connection carries its membership's token id, so revocation still finds it. */
 	hub_conn_closed(s.h, s.ca, now); /* Ana joined without a token */
-	say(s.h, cx, "{\"type\":\"join\",\"id\":5,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
+	sayf(s.h, cx, "{\"type\":\"join\",\"id\":5,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
 	CHECK(json_integer_value(jpath(last_of(&fx, "result"), "data.you.pid")) == s.pa);
 	CHECK(hub_conn_token_id(cx) == NULL);
 	token_set_revocation_check(NULL, NULL);
@@ -413,7 +340,7 @@ static void test_revoked(void)
 	hub_conn *live[] = { s.cb, cx };
 	for (size_t i = 0; i < 2; i++)
 		hub_conn_closed(s.h, live[i], now);
-	fake_clear(&fx);
+	fake_reset(&fx);
 	hub_destroy(s.h);
 	session_free(&s);
 }
@@ -430,20 +357,20 @@ static void test_restart(void)
 	struct session s;
 	session_start(&s);
 	/* The chair sets a time limit, grants Ana, Bo writes; a caption line goes out. */
-	say(s.h, s.cm, "{\"type\":\"floor.limit\",\"id\":3,\"limit_s\":90}");
-	say(s.h, s.cm, "{\"type\":\"floor.grant\",\"id\":4}");
-	say(s.h, s.cb, "{\"type\":\"written.submit\",\"id\":5,\"text\":\"A question\"}");
-	say(s.h, s.cc, "{\"type\":\"caption.final\",\"id\":6,\"text\":\"Before the restart.\"}");
+	sayf(s.h, s.cm, "{\"type\":\"floor.limit\",\"id\":3,\"limit_s\":90}");
+	sayf(s.h, s.cm, "{\"type\":\"floor.grant\",\"id\":4}");
+	sayf(s.h, s.cb, "{\"type\":\"written.submit\",\"id\":5,\"text\":\"A question\"}");
+	sayf(s.h, s.cc, "{\"type\":\"caption.final\",\"id\":6,\"text\":\"Before the restart.\"}");
 	json_t *cap = last_of(&s.fm, "caption");
 	uint64_t seen = (uint64_t)json_integer_value(json_object_get(cap, "seq"));
-	say(s.h, s.cc, "{\"type\":\"caption.partial\",\"id\":7,\"text\":\"half a\"}");
+	sayf(s.h, s.cc, "{\"type\":\"caption.partial\",\"id\":7,\"text\":\"half a\"}");
 	seen = (uint64_t)json_integer_value(json_object_get(last_of(&s.fm, "caption"), "seq"));
 	/* Someone in the queue who will not come back after the restart. */
 	struct fake fg = { 0 };
 	hub_conn *cg = hub_conn_open(s.h, &fg, now);
 	int pg;
 	char *sg = join(s.h, cg, &fg, ",\"name\":\"Gone\"", &pg);
-	say(s.h, cg, "{\"type\":\"floor.request\",\"id\":2}");
+	sayf(s.h, cg, "{\"type\":\"floor.request\",\"id\":2}");
 	int rg = (int)json_integer_value(jpath(last_of(&fg, "result"), "data.request"));
 	now += 2000;
 	/*
@@ -453,7 +380,7 @@ static void test_restart(void)
 	hub_conn *old[] = { s.cm, s.ca, s.cb, s.cc, cg };
 	for (size_t i = 0; i < 5; i++)
 		hub_conn_closed(s.h, old[i], now);
-	fake_clear(&fg);
+	fake_reset(&fg);
 	hub_destroy(s.h);
 	sync_journal();
 	/* The new process: its own writer, and a recorder that knows only the files. */
@@ -477,7 +404,7 @@ static void test_restart(void)
 	hub_restore(s.h, now);
 	struct fake fa2 = { 0 }, fb2 = { 0 }, fm2 = { 0 }, fc2 = { 0 };
 	hub_conn *cm2 = hub_conn_open(s.h, &fm2, now);
-	say(s.h, cm2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sm);
+	sayf(s.h, cm2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sm);
 	json_t *r = last_of(&fm2, "result");
 	CHECK(r && json_integer_value(jpath(r, "data.you.pid")) == s.pm);
 	CHECK(r && strcmp(json_string_value(jpath(r, "data.you.role")), "moderator") == 0);
@@ -497,19 +424,19 @@ static void test_restart(void)
 	CHECK(reconnecting == 4);
 	int64_t restarted = now;
 	hub_conn *ca2 = hub_conn_open(s.h, &fa2, now);
-	say(s.h, ca2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
+	sayf(s.h, ca2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sa);
 	CHECK(json_integer_value(jpath(last_of(&fa2, "result"), "data.you.pid")) == s.pa);
 	CHECK(json_is_true(jpath(last_of(&fa2, "result"), "data.floor.may_speak")));
 	hub_conn *cb2 = hub_conn_open(s.h, &fb2, now);
-	say(s.h, cb2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\","
+	sayf(s.h, cb2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\","
 		      "\"last_caption_seq\":%llu}", s.sb, (unsigned long long)seen);
 	CHECK(json_integer_value(jpath(last_of(&fb2, "result"), "data.floor.you.position")) == 1);
 	/* Only what it has not seen: the line left open at shutdown, completed then. */
 	CHECK(count_of(&fb2, "caption") == 1);
 	CHECK_STR(json_string_value(json_object_get(last_of(&fb2, "caption"), "text")), "half a");
 	hub_conn *cc2 = hub_conn_open(s.h, &fc2, now);
-	say(s.h, cc2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sc);
-	say(s.h, cc2, "{\"type\":\"caption.final\",\"id\":2,\"text\":\"After the restart.\"}");
+	sayf(s.h, cc2, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"resume\":\"%s\"}", s.sc);
+	sayf(s.h, cc2, "{\"type\":\"caption.final\",\"id\":2,\"text\":\"After the restart.\"}");
 	json_t *c2 = last_of(&fb2, "caption");
 	CHECK(c2 && (uint64_t)json_integer_value(json_object_get(c2, "seq")) > seen);
 	/* A new joiner gets a pid no one had. */
@@ -521,7 +448,7 @@ static void test_restart(void)
 	/* A viewer that missed captions gets them, from the ring or the journal. */
 	struct fake fv = { 0 };
 	hub_conn *cv = hub_conn_open(s.h, &fv, now);
-	say(s.h, cv, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"name\":\"V\","
+	sayf(s.h, cv, "{\"type\":\"join\",\"id\":1,\"room\":\"plenary\",\"name\":\"V\","
 		     "\"last_caption_seq\":0}");
 	CHECK(count_of(&fv, "caption") == 3);
 	/* The grace period runs from the restart: then the one who did not come back leaves. */
@@ -545,8 +472,8 @@ static void test_restart(void)
 	hub_conn *live[] = { cm2, ca2, cb2, cc2, cn, cv };
 	for (size_t i = 0; i < 6; i++)
 		hub_conn_closed(s.h, live[i], now);
-	fake_clear(&fa2), fake_clear(&fb2), fake_clear(&fm2), fake_clear(&fc2);
-	fake_clear(&fn), fake_clear(&fv);
+	fake_reset(&fa2), fake_reset(&fb2), fake_reset(&fm2), fake_reset(&fc2);
+	fake_reset(&fn), fake_reset(&fv);
 	hub_destroy(s.h);
 	session_free(&s);
 }

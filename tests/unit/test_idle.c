@@ -35,7 +35,7 @@ static void test_silent(void)
 	CHECK(c == 0);
 	poll_all(&s, 1000 + T, &p, &c);
 	CHECK(p == 0 && c == 1);
-	CHECK(idle_next(&s) == TH_NONE);
+	CHECK(idle_next(&s) == DEADLINE_NEVER);
 	idle_free(&s);
 }
 
@@ -112,7 +112,7 @@ static void test_no_walk(void)
 	CHECK(s.looks <= 4 * N);
 	for (int i = 0; i < N; i++)
 		idle_remove(&s, &e[i]);
-	CHECK(idle_next(&s) == TH_NONE);
+	CHECK(idle_next(&s) == DEADLINE_NEVER);
 	idle_remove(&s, &e[0]); /* twice is harmless */
 	idle_free(&s);
 }

@@ -8,8 +8,7 @@
  * ufrag binds its tuple; RTP from a paused producer's tuple is dropped
  * before decryption.
  */
-#include "check.h"
-#include "hub.h"
+#include "hub_fixture.h"
 #include "metrics.h"
 #include "dtls.h"
 #include "srtpx.h"
@@ -18,27 +17,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
-
-#define MAX_SEEN 128
-
-struct fake {
-	json_t *seen[MAX_SEEN];
-	int n;
-};
-
-static int fake_send(void *ctx, void *transport, rs_msg *m)
-{
-	(void)ctx;
-	struct fake *f = transport;
-	if (f->n < MAX_SEEN)
-		f->seen[f->n++] = json_loads((const char *)rs_msg_payload(m), 0, NULL);
-	return 0;
-}
-
-static void fake_close(void *ctx, void *transport, int code, const char *reason)
-{
-	(void)ctx; (void)transport; (void)code; (void)reason;
-}
 
 static int udp_sent;
 static uint8_t udpq[32][1600];
@@ -54,13 +32,6 @@ static void fake_udp(void *ctx, const struct sockaddr *to, socklen_t tl, const u
 		memcpy(udpq[udpq_n], b, n);
 		udpq_len[udpq_n++] = n;
 	}
-}
-
-static void fake_clear(struct fake *f)
-{
-	for (int i = 0; i < f->n; i++)
-		json_decref(f->seen[i]);
-	f->n = 0;
 }
 
 /* The audio.send messages f got, in order: "01" is false then true. */
@@ -84,22 +55,10 @@ static json_t *last_result(struct fake *f)
 }
 
 static uint8_t secret[TOKEN_SECRET_LEN] = "gate-test-secret-gate-test-secr";
-static struct rs_config cfg;
-static int64_t now = 1700000000000;
-
-static void say(hub *h, hub_conn *c, const char *text)
-{
-	hub_conn_input(h, c, text, strlen(text), now);
-	now += 100;
-}
 
 static char *mint(const char *room, enum rs_role role, const char *name)
 {
-	struct token_claims c = { .role = role, .exp = now / 1000 + 3600 };
-	strcpy(c.room, room);
-	c.attrs.onsite = ATTRS_ONSITE_UNKNOWN;
-	CHECK(attrs_set_name(&c.attrs, name));
-	return token_issue(secret, &c);
+	return fixture_mint(secret, room, role, name, now / 1000 + 3600);
 }
 
 static char offer_sdp[2048];
@@ -134,12 +93,31 @@ static void creds(struct fake *f, char *ufrag, char *pwd)
 	CHECK(sscanf(strstr(sdp, "a=ice-pwd:"), "a=ice-pwd:%24s", pwd) == 1);
 }
 
-static void test_gate(void)
+/* Closes the participant's and the moderator's connections and frees the hub with its recorder. */
+static void teardown(hub *h, hub_conn *cp, hub_conn *cm, struct fake *fp, struct fake *fm)
+{
+	hub_conn_closed(h, cp, now);
+	hub_conn_closed(h, cm, now);
+	fake_clear(fm);
+	fake_clear(fp);
+	recorder *rec = hub_recorder(h);
+	hub_destroy(h);
+	recorder_destroy(rec);
+}
+
+/* A hub with a memory-only recorder whose datagrams land in fake_udp. */
+static hub *gate_hub(void)
 {
 	static const struct hub_io io = { .send = fake_send, .close = fake_close,
 					  .send_udp = fake_udp };
 	hub *h = hub_create(&cfg, secret, &io, recorder_create("/nonexistent", NULL));
 	hub_media_port(h, 40000);
+	return h;
+}
+
+static void test_gate(void)
+{
+	hub *h = gate_hub();
 	struct fake fm = { 0 }, fp = { 0 };
 	hub_conn *cm = hub_conn_open(h, &fm, now), *cp = hub_conn_open(h, &fp, now);
 	join_audio(h, cm, &fm, RS_ROLE_MODERATOR, "Chair");
@@ -219,13 +197,7 @@ static void test_gate(void)
 	hub_media_input(h, now, req_buf, (size_t)n, (struct sockaddr *)&from, sizeof from);
 	CHECK(metrics_get("rostrum_media_dropped_total{reason=\"unknown_source\"}") == unknown + 2);
 
-	hub_conn_closed(h, cp, now);
-	hub_conn_closed(h, cm, now);
-	fake_clear(&fm);
-	fake_clear(&fp);
-	recorder *rec = hub_recorder(h);
-	hub_destroy(h);
-	recorder_destroy(rec);
+	teardown(h, cp, cm, &fp, &fm);
 }
 
 static double counter(const char *reason)
@@ -255,10 +227,7 @@ static size_t browser_rtp(srtpx *bs, uint16_t seq, uint8_t *pkt, size_t cap)
  */
 static void test_paused_before_decrypt(dtls_cert *bcert, dtls_ctx *bctx)
 {
-	static const struct hub_io io = { .send = fake_send, .close = fake_close,
-					  .send_udp = fake_udp };
-	hub *h = hub_create(&cfg, secret, &io, recorder_create("/nonexistent", NULL));
-	hub_media_port(h, 40000);
+	hub *h = gate_hub();
 	struct fake fm = { 0 }, fp = { 0 };
 	hub_conn *cm = hub_conn_open(h, &fm, now), *cp = hub_conn_open(h, &fp, now);
 	char *tok = mint("plenary", RS_ROLE_MODERATOR, "Chair"), msg[1024];
@@ -338,13 +307,7 @@ static void test_paused_before_decrypt(dtls_cert *bcert, dtls_ctx *bctx)
 
 	srtpx_free(bs);
 	dtls_conn_free(b);
-	hub_conn_closed(h, cp, now);
-	hub_conn_closed(h, cm, now);
-	fake_clear(&fm);
-	fake_clear(&fp);
-	recorder *rec = hub_recorder(h);
-	hub_destroy(h);
-	recorder_destroy(rec);
+	teardown(h, cp, cm, &fp, &fm);
 }
 
 int main(void)

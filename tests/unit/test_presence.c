@@ -5,7 +5,7 @@
  */
 #include "check.h"
 #include "presence.h"
-#include "timerheap.h"
+#include "deadline.h"
 
 #include <string.h>
 
@@ -89,38 +89,43 @@ static void test_partial(void)
 }
 
 struct obj {
-	th_item it;
-	int id;
+	struct deadline_node it;
+	int64_t due; /* what it was set to: the heap clears it on the way out */
 };
+
+static void obj_set(deadline_heap *h, struct obj *o, int64_t due)
+{
+	o->due = due;
+	deadline_set(h, &o->it, due);
+}
 
 static void test_heap(void)
 {
-	timerheap h = { 0 };
+	deadline_heap *h = deadline_heap_create();
 	struct obj o[200];
 	uint64_t seed = 0x5eed;
 	for (int i = 0; i < 200; i++) {
-		o[i].id = i;
-		th_item_init(&o[i].it);
+		deadline_node_init(&o[i].it, &o[i]);
 		seed = seed * 6364136223846793005u + 1442695040888963407u;
-		th_set(&h, &o[i].it, (int64_t)(seed >> 40) % 10000);
+		obj_set(h, &o[i], (int64_t)(seed >> 40) % 10000);
 	}
 	/* Move some, remove some. */
 	for (int i = 0; i < 200; i += 3)
-		th_set(&h, &o[i].it, (int64_t)(199 - i) * 7);
+		obj_set(h, &o[i], (int64_t)(199 - i) * 7);
 	for (int i = 1; i < 200; i += 10)
-		th_set(&h, &o[i].it, TH_NONE);
+		obj_set(h, &o[i], DEADLINE_NEVER);
 	int64_t last = -1;
 	size_t n = 0;
-	th_item *top;
-	while ((top = th_top(&h))) {
-		CHECK(top->due >= last);
-		last = top->due;
-		th_set(&h, top, TH_NONE);
+	struct deadline_node *top;
+	while ((top = deadline_pop_due(h, DEADLINE_NEVER - 1))) {
+		const struct obj *ob = top->owner;
+		CHECK(ob->due >= last);
+		last = ob->due;
 		n++;
 	}
 	CHECK(n == 180);
-	CHECK(th_next(&h) == TH_NONE);
-	th_free(&h);
+	CHECK(deadline_next(h) == DEADLINE_NEVER);
+	deadline_heap_destroy(h);
 }
 
 int main(void)

@@ -22,8 +22,34 @@ static void seen(void *ctx, int type, const uint8_t *pkt, size_t len)
 		sr_pkt = pkt;
 }
 
+/*
+ * Report intervals (RFC 3550 6.3.1, A.7): within [0.5, 1.5] x Td / (e - 3/2),
+ * the first at half the minimum, and a thousand transports that connect at
+ * once spread over the whole range instead of reporting together.
+ */
+static void intervals(void)
+{
+	int bins[10] = { 0 };
+	uint32_t x = 12345;
+	int64_t lo = RTCP_INTERVAL_LO(RTCP_MIN_INTERVAL_MS), hi = RTCP_INTERVAL_HI(RTCP_MIN_INTERVAL_MS);
+	for (int i = 0; i < 1000; i++) {
+		x = x * 1664525u + 1013904223u;
+		int64_t d = rtcp_interval_ms(RTCP_MIN_INTERVAL_MS, false, x);
+		CHECK(d >= lo && d <= hi);
+		bins[(d - lo) * 10 / (hi - lo + 1)]++;
+		int64_t f = rtcp_interval_ms(RTCP_MIN_INTERVAL_MS, true, x);
+		CHECK(f >= RTCP_INTERVAL_LO(RTCP_MIN_INTERVAL_MS / 2));
+		CHECK(f <= RTCP_INTERVAL_HI(RTCP_MIN_INTERVAL_MS / 2));
+	}
+	for (int i = 0; i < 10; i++)
+		CHECK(bins[i] > 50 && bins[i] < 150); /* about 100 each: no burst */
+	CHECK(rtcp_interval_ms(5000, false, 0) == 2052);
+	CHECK(rtcp_interval_ms(5000, false, UINT32_MAX) == 6156);
+}
+
 int main(void)
 {
+	intervals();
 	uint8_t buf[256];
 	int n = rtcp_build_sr(buf, sizeof buf, 0x5eed, 1700000000123, 48000, 50, 5000, "rostrum-plenary");
 	CHECK(n > 28 && n % 4 == 0);

@@ -4,7 +4,10 @@
  * with CSRCs and header extensions, across SEQ wraps (so the ROC rolls
  * over) and an SSRC change. Each packet must equal libsrtp2's own protect
  * byte for byte, open in an independent libsrtp2 receiver, and fail there
- * with any bit flipped. The seed is printed; pass one to repeat a run.
+ * with any bit flipped. SRTCP, srtpx's own both ways, the same against
+ * libsrtp2 in both directions, with its replay window, tampering, the E
+ * flag clear and the end of the 31-bit index. The seed is printed; pass one
+ * to repeat a run.
  */
 #include "check.h"
 #include "srtpx.h"
@@ -267,6 +270,280 @@ static void test_pair(enum dtls_srtp_profile profile)
 	srtpx_free(sb);
 }
 
+/* ---- SRTCP against libsrtp2 --------------------------------------------------------- */
+
+#define RTCP_BUF (4 * 64 + SRTPX_TRAILER)
+
+/* A random compound-looking RTCP packet: header with an SSRC, 8 to 256 bytes. */
+static size_t make_rtcp(uint8_t *p, uint32_t ssrc)
+{
+	size_t words = 1 + below(63);
+	fill(p, 4 * (words + 1));
+	p[0] = (uint8_t)(0x80 | below(32));
+	p[1] = (uint8_t)(200 + below(5));
+	p[2] = (uint8_t)(words >> 8);
+	p[3] = (uint8_t)words;
+	for (int i = 0; i < 4; i++)
+		p[4 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+	return 4 * (words + 1);
+}
+
+struct rtcp_run {
+	srtpx *ours;
+	struct dtls_srtp_keys k;
+	srtp_t ref_out, ref_rx;   /* libsrtp2 on our local key: protect, unprotect */
+	srtp_t peer_out;          /* libsrtp2 on our remote key: what the peer sends */
+	size_t overhead;
+};
+
+static bool rtcp_open(enum dtls_srtp_profile profile, struct rtcp_run *r)
+{
+	bool gcm = profile == DTLS_SRTP_AEAD_AES_128_GCM;
+	memset(r, 0, sizeof *r);
+	r->k.profile = profile;
+	r->k.key_len = 16;
+	r->k.salt_len = gcm ? 12 : 14;
+	fill(r->k.local, sizeof r->k.local);
+	fill(r->k.remote, sizeof r->k.remote);
+	uint8_t a[32], b[32], c[32];
+	memcpy(a, r->k.local, 32);
+	memcpy(b, r->k.local, 32);
+	memcpy(c, r->k.remote, 32);
+	r->ours = srtpx_create(&r->k);
+	r->ref_out = raw_session(profile, a, ssrc_any_outbound);
+	r->ref_rx = raw_session(profile, b, ssrc_any_inbound);
+	r->peer_out = raw_session(profile, c, ssrc_any_outbound);
+	r->overhead = 4 + (gcm ? 16 : 10);
+	CHECK(r->ours && r->ref_out && r->ref_rx && r->peer_out);
+	return r->ours && r->ref_out && r->ref_rx && r->peer_out;
+}
+
+static void rtcp_close(struct rtcp_run *r)
+{
+	srtpx_free(r->ours);
+	srtp_dealloc(r->ref_out);
+	srtp_dealloc(r->ref_rx);
+	srtp_dealloc(r->peer_out);
+}
+
+/*
+ * Ours protects what libsrtp2 protects, byte for byte (so the same index
+ * sequence from 1), libsrtp2 opens it, a flipped bit anywhere fails there;
+ * the reverse way ours opens libsrtp2's, refuses it tampered and refuses it
+ * again. 600 packets each way cover indexes with every bit of the low byte.
+ * Byte equality needs one SSRC (libsrtp2 counts per SSRC, ours per
+ * session); from three SSRCs both sides must still open everything.
+ */
+static void test_rtcp(enum dtls_srtp_profile profile)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(profile, &r))
+		return;
+	int same = 0, opened = 0, ours_opened = 0;
+	const int n = 600;
+	for (int i = 0; i < 2 * n; i++) {
+		uint8_t clear[RTCP_BUF], a[RTCP_BUF], b[RTCP_BUF];
+		size_t len = make_rtcp(clear, 0x10000 + (i < n ? 0 : (uint32_t)below(3)));
+		memcpy(a, clear, len);
+		memcpy(b, clear, len);
+		size_t alen = len;
+		int blen = (int)len;
+		CHECK(srtpx_protect_rtcp(r.ours, a, &alen, sizeof a) == SRTPX_OK);
+		CHECK(srtp_protect_rtcp(r.ref_out, b, &blen) == srtp_err_status_ok);
+		CHECK(alen == len + r.overhead);
+		same += i < n && (size_t)blen == alen && memcmp(a, b, alen) == 0;
+		uint8_t bad[RTCP_BUF];
+		memcpy(bad, a, alen);
+		bad[below((uint32_t)alen)] ^= (uint8_t)(1u << below(8));
+		int m = (int)alen;
+		CHECK(srtp_unprotect_rtcp(r.ref_rx, bad, &m) != srtp_err_status_ok);
+		m = (int)alen;
+		opened += srtp_unprotect_rtcp(r.ref_rx, a, &m) == srtp_err_status_ok &&
+			  (size_t)m == len && memcmp(a, clear, len) == 0;
+		/* The reverse: the peer's libsrtp2 to us. */
+		memcpy(b, clear, len);
+		blen = (int)len;
+		CHECK(srtp_protect_rtcp(r.peer_out, b, &blen) == srtp_err_status_ok);
+		memcpy(bad, b, (size_t)blen);
+		bad[below((uint32_t)blen)] ^= (uint8_t)(1u << below(8));
+		size_t blen2 = (size_t)blen;
+		int rc = srtpx_unprotect_rtcp(r.ours, bad, &blen2);
+		CHECK(rc == SRTPX_E_AUTH || rc == SRTPX_E_REPLAY);
+		uint8_t copy[RTCP_BUF];
+		memcpy(copy, b, (size_t)blen);
+		blen2 = (size_t)blen;
+		ours_opened += srtpx_unprotect_rtcp(r.ours, b, &blen2) == SRTPX_OK && blen2 == len &&
+			       memcmp(b, clear, len) == 0;
+		blen2 = (size_t)blen;
+		CHECK(srtpx_unprotect_rtcp(r.ours, copy, &blen2) == SRTPX_E_REPLAY);
+	}
+	CHECK(same == n && opened == 2 * n && ours_opened == 2 * n);
+	printf("SRTCP %s: %d/%d identical to libsrtp2, %d/%d opened there, %d of libsrtp2's opened\n",
+	       profile == DTLS_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80",
+	       same, n, opened, 2 * n, ours_opened);
+	/* A fifth SSRC finds no window (0x10000 to 0x10002 and one more hold them). */
+	uint8_t p[RTCP_BUF];
+	for (uint32_t ssrc = 0x20000; ssrc < 0x20002; ssrc++) {
+		int m = (int)make_rtcp(p, ssrc);
+		CHECK(srtp_protect_rtcp(r.peer_out, p, &m) == srtp_err_status_ok);
+		size_t got = (size_t)m;
+		CHECK(srtpx_unprotect_rtcp(r.ours, p, &got) == (ssrc == 0x20000 ? SRTPX_OK : SRTPX_E_BAD));
+	}
+	CHECK(!srtpx_receives_rtp(r.ours)); /* RTCP alone never makes a libsrtp2 session */
+	rtcp_close(&r);
+}
+
+/*
+ * The replay window on reordered packets from libsrtp2: late ones within 64
+ * open once, those further back are refused, as is the same one twice.
+ */
+static void test_rtcp_window(enum dtls_srtp_profile profile)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(profile, &r))
+		return;
+	enum { N = 100 };
+	static uint8_t pkts[N][RTCP_BUF];
+	size_t lens[N];
+	for (int i = 0; i < N; i++) {  /* indexes 1 to 100 */
+		int m = (int)make_rtcp(pkts[i], 77);
+		CHECK(srtp_protect_rtcp(r.peer_out, pkts[i], &m) == srtp_err_status_ok);
+		lens[i] = (size_t)m;
+	}
+	static const struct { int i, rc; } order[] = {
+		{ 9, SRTPX_OK }, { 4, SRTPX_OK }, { 99, SRTPX_OK }, { 98, SRTPX_OK },
+		{ 40, SRTPX_OK },                 /* 60 behind: within the window */
+		{ 9, SRTPX_E_REPLAY },            /* 90 behind: too old to know */
+		{ 35, SRTPX_E_REPLAY },           /* 64 behind */
+		{ 36, SRTPX_OK },                 /* 63 behind */
+		{ 36, SRTPX_E_REPLAY }, { 99, SRTPX_E_REPLAY }, { 40, SRTPX_E_REPLAY },
+	};
+	for (size_t k = 0; k < RS_ARRAY_LEN(order); k++) {
+		uint8_t p[RTCP_BUF];
+		size_t len = lens[order[k].i];
+		memcpy(p, pkts[order[k].i], len);
+		int rc = srtpx_unprotect_rtcp(r.ours, p, &len);
+		CHECK(rc == order[k].rc);
+		if (rc != order[k].rc)
+			fprintf(stderr, "window step %zu: index %d gave %d\n", k, order[k].i + 1, rc);
+	}
+	rtcp_close(&r);
+}
+
+/*
+ * The index space's end: the last indexes (up to 2^31 - 1) go out and open
+ * in libsrtp2, then protect refuses rather than wrap to a used index.
+ */
+static void test_rtcp_index_end(enum dtls_srtp_profile profile)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(profile, &r))
+		return;
+	srtpx_set_rtcp_index(r.ours, 0x7ffffffd);
+	uint8_t p[RTCP_BUF];
+	for (uint32_t want = 0x7ffffffe; want != 0x80000000u; want++) {
+		size_t len = make_rtcp(p, 5);
+		CHECK(srtpx_protect_rtcp(r.ours, p, &len, sizeof p) == SRTPX_OK);
+		uint8_t *trailer = p + len - (profile == DTLS_SRTP_AEAD_AES_128_GCM ? 4 : 14);
+		CHECK(((uint32_t)trailer[0] << 24 | trailer[1] << 16 | trailer[2] << 8 | trailer[3]) ==
+		      (0x80000000u | want));
+		int m = (int)len;
+		CHECK(srtp_unprotect_rtcp(r.ref_rx, p, &m) == srtp_err_status_ok);
+	}
+	size_t len = make_rtcp(p, 5);
+	CHECK(srtpx_protect_rtcp(r.ours, p, &len, sizeof p) == SRTPX_E_LIMIT);
+	rtcp_close(&r);
+}
+
+/* RFC 3711 section 3.4: the E flag clear, authenticated only (libsrtp2 with auth-only RTCP). */
+static void test_rtcp_unencrypted(void)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(DTLS_SRTP_AES128_CM_SHA1_80, &r))
+		return;
+	srtp_policy_t pol;
+	uint8_t key[32];
+	memcpy(key, r.k.remote, 32);
+	srtpx_policy(&pol, DTLS_SRTP_AES128_CM_SHA1_80, key, ssrc_any_outbound);
+	pol.rtcp.sec_serv = sec_serv_auth;
+	srtp_t peer;
+	CHECK(srtp_create(&peer, &pol) == srtp_err_status_ok);
+	uint8_t clear[RTCP_BUF], p[RTCP_BUF];
+	size_t len = make_rtcp(clear, 9);
+	memcpy(p, clear, len);
+	int m = (int)len;
+	CHECK(srtp_protect_rtcp(peer, p, &m) == srtp_err_status_ok);
+	CHECK(m > 0 && !(p[m - 14] & 0x80) && memcmp(p, clear, len) == 0);
+	uint8_t bad[RTCP_BUF];
+	memcpy(bad, p, (size_t)m);
+	bad[20] ^= 4;
+	size_t n = (size_t)m;
+	CHECK(srtpx_unprotect_rtcp(r.ours, bad, &n) == SRTPX_E_AUTH);
+	n = (size_t)m;
+	CHECK(srtpx_unprotect_rtcp(r.ours, p, &n) == SRTPX_OK && n == len && memcmp(p, clear, len) == 0);
+	srtp_dealloc(peer);
+	rtcp_close(&r);
+}
+
+/* Short or truncated SRTCP is malformed, never read past its end. */
+static void test_rtcp_short(enum dtls_srtp_profile profile)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(profile, &r))
+		return;
+	uint8_t p[RTCP_BUF] = { 0x80, 201, 0, 1, 0, 0, 0, 5 };
+	for (size_t len = 0; len < 8 + r.overhead; len++) {
+		size_t n = len;
+		CHECK(srtpx_unprotect_rtcp(r.ours, p, &n) == SRTPX_E_BAD);
+	}
+	size_t n = 4;
+	CHECK(srtpx_protect_rtcp(r.ours, p, &n, sizeof p) == SRTPX_E_BAD);
+	n = 8;
+	CHECK(srtpx_protect_rtcp(r.ours, p, &n, 8 + 10) == SRTPX_E_BAD); /* no room */
+	rtcp_close(&r);
+}
+
+/* Random bytes of every length are refused without reading past them (the ASan build checks). */
+static void test_rtcp_garbage(enum dtls_srtp_profile profile)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(profile, &r))
+		return;
+	int refused = 0;
+	for (int i = 0; i < 5000; i++) {
+		size_t len = below(300);
+		uint8_t *p = malloc(len ? len : 1);
+		fill(p, len);
+		refused += srtpx_unprotect_rtcp(r.ours, p, &len) != SRTPX_OK;
+		free(p);
+	}
+	CHECK(refused == 5000);
+	rtcp_close(&r);
+}
+
+/* The libsrtp2 session for received RTP exists only after the first such packet. */
+static void test_lazy_rtp_in(enum dtls_srtp_profile profile)
+{
+	struct rtcp_run r;
+	if (!rtcp_open(profile, &r))
+		return;
+	CHECK(!srtpx_receives_rtp(r.ours));
+	uint8_t key[32];
+	memcpy(key, r.k.remote, 32);
+	srtp_t peer_rtp = raw_session(profile, key, ssrc_any_outbound);
+	uint8_t clear[BUF], p[BUF];
+	size_t hdr, len = make_packet(clear, 1000, 0xabc, &hdr);
+	memcpy(p, clear, len);
+	int m = (int)len;
+	CHECK(srtp_protect(peer_rtp, p, &m) == srtp_err_status_ok);
+	size_t n = (size_t)m;
+	CHECK(srtpx_unprotect_rtp(r.ours, p, &n) == SRTPX_OK && n == len &&
+	      memcmp(p, clear, len) == 0);
+	CHECK(srtpx_receives_rtp(r.ours));
+	srtp_dealloc(peer_rtp);
+	rtcp_close(&r);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5a17c0de2026ULL;
@@ -280,7 +557,14 @@ int main(int argc, char **argv)
 		test_late(profiles[i]);
 		test_refusals(profiles[i]);
 		test_pair(profiles[i]);
+		test_rtcp(profiles[i]);
+		test_rtcp_window(profiles[i]);
+		test_rtcp_index_end(profiles[i]);
+		test_rtcp_short(profiles[i]);
+		test_rtcp_garbage(profiles[i]);
+		test_lazy_rtp_in(profiles[i]);
 	}
+	test_rtcp_unencrypted();
 	int rc = check_done();
 	if (rc)
 		printf("failed with seed 0x%llx\n", (unsigned long long)seed);

@@ -16,12 +16,14 @@
 static uint8_t q[QMAX][1500];
 static size_t qlen[QMAX];
 static int nq;
+static uint16_t last_to_port;  /* where the last datagram went */
 static int rtp_seen, last_level;
 static enum transport_state last_state;
 
 static void t_send(void *ctx, const struct sockaddr *to, socklen_t tl, const uint8_t *b, size_t n)
 {
-	(void)ctx; (void)to; (void)tl;
+	(void)ctx; (void)tl;
+	last_to_port = ntohs(((const struct sockaddr_in *)to)->sin_port);
 	if (nq < QMAX) {
 		memcpy(q[nq], b, n);
 		qlen[nq++] = n;
@@ -204,20 +206,57 @@ int main(void)
 	CHECK(transport_send_rtp(t, 32, out, 12 + 50, sizeof out) == 0 && nq == 1);
 	len = qlen[0];
 	CHECK(srtpx_unprotect_rtp(bs, q[0], &len) == SRTPX_OK && len == 62);
-	/* Two seconds after connecting: a sender report and a receiver report, both decryptable. */
+	/*
+	 * The first report comes at half the 5 s minimum, randomised (RFC 3550
+	 * 6.2, 6.3.1): one compound, an SR with a block for the stream heard.
+	 */
 	nq = 0;
 	transport_set_sender(t, 42, "rostrum-test");
-	CHECK(transport_next_deadline(t, 40) <= 20 + TRANSPORT_RTCP_MS);
-	transport_tick(t, 20 + TRANSPORT_RTCP_MS);
-	CHECK(nq == 2);
-	for (int i = 0; i < nq; i++) {
-		len = qlen[i];
-		CHECK(srtpx_unprotect_rtcp(bs, q[i], &len) == SRTPX_OK);
-		CHECK(q[i][1] == (i == 0 ? RTCP_SR : RTCP_RR));
-	}
+	int64_t due = transport_next_deadline(t, 40);
+	CHECK(due >= 20 + RTCP_INTERVAL_LO(RTCP_MIN_INTERVAL_MS / 2));
+	CHECK(due <= 20 + RTCP_INTERVAL_HI(RTCP_MIN_INTERVAL_MS / 2));
+	transport_tick(t, due - 1);
+	CHECK(nq == 0);
+	transport_tick(t, due);
+	CHECK(nq == 1);
+	len = qlen[0];
+	CHECK(srtpx_unprotect_rtcp(bs, q[0], &len) == SRTPX_OK);
+	CHECK(q[0][1] == RTCP_SR && (q[0][0] & 0x1f) == 1);
+	/* Then at the full minimum, randomised; nothing sent or heard since: no report at all. */
+	int64_t next = transport_next_deadline(t, due);
+	CHECK(next >= due + RTCP_INTERVAL_LO(RTCP_MIN_INTERVAL_MS));
+	CHECK(next <= due + RTCP_INTERVAL_HI(RTCP_MIN_INTERVAL_MS));
+	nq = 0;
+	transport_tick(t, next);
+	CHECK(nq == 0);
+	/* Only sending (the participant is silent, as a listener is): an SR without a block. */
+	out[3] = 6;
+	CHECK(transport_send_rtp(t, next + 1, out, 12 + 50, sizeof out) == 0);
+	nq = 0;
+	due = transport_next_deadline(t, next);
+	transport_tick(t, due);
+	CHECK(nq == 1);
+	len = qlen[0];
+	CHECK(srtpx_unprotect_rtcp(bs, q[0], &len) == SRTPX_OK);
+	CHECK(q[0][1] == RTCP_SR && (q[0][0] & 0x1f) == 0);
+
+	/* The browser nominates another address: the next packet goes there, not to the old one. */
+	struct sockaddr_in from2 = from;
+	from2.sin_port = htons(50002);
+	tid[0] = 10;
+	n = stun_binding_request(tid, user, 1, 2, true, (const uint8_t *)transport_pwd(t),
+				 strlen(transport_pwd(t)), req, sizeof req);
+	CHECK(transport_input(t, due + 1, req, (size_t)n, (struct sockaddr *)&from2,
+			      sizeof from2) == TRANSPORT_DROP_NONE);
+	out[3] = 7;
+	nq = 0;
+	CHECK(transport_send_rtp(t, due + 2, out, 12 + 50, sizeof out) == 0);
+	CHECK(nq == 1 && last_to_port == 50002);
 
 	/* Consent lapses 30 s after the last check. */
-	transport_tick(t, 10 + ICE_CONSENT_MS);
+	transport_tick(t, due + ICE_CONSENT_MS);
+	CHECK(transport_state(t) == TRANSPORT_CONNECTED);
+	transport_tick(t, due + 2 + ICE_CONSENT_MS);
 	CHECK(transport_state(t) == TRANSPORT_FAILED);
 
 	srtpx_free(bs);
