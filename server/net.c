@@ -1565,7 +1565,6 @@ int net_run(struct rs_config *cfg)
 	struct net *n = rs_calloc(1, sizeof *n);
 	n->cfg = cfg;
 	n->tcp_fd = -1;
-	idle_init(&n->idle, (int64_t)cfg->limits.idle_timeout_s * 1000);
 	n->flush_rand = (uint64_t)rs_mono_ms();
 	n->wall_base_ms = rs_wall_ms();
 	n->mono_base_ms = rs_mono_ms();
@@ -1591,6 +1590,7 @@ int net_run(struct rs_config *cfg)
 		return 2;
 	}
 	token_set_revocation_check(is_revoked, n);
+	idle_init(&n->idle, (int64_t)cfg->limits.idle_timeout_s * 1000); /* teardown frees it */
 	if (start_journal(n)) {
 		teardown(n);
 		return 2;
