@@ -68,3 +68,25 @@ test('the backoff is exponential with jitter', async () => {
     assert.ok(delays[i] >= ceiling / 2 && delays[i] <= ceiling, `attempt ${i}: ${delays[i]} ms`);
   }
 });
+
+test('a request made while the socket is still opening waits for it', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.base}/?room=plenary`);
+  const outcome = await page.evaluate(async () => {
+    const { Conn } = await import('/js/conn.js');
+    const c = new Conn(`ws://${location.host}/ws`);
+    c.open();
+    const opening = c.ws.readyState === WebSocket.CONNECTING;
+    try {
+      await c.request('nonsense');
+      return { opening, code: 'result' };
+    } catch (e) {
+      return { opening, code: e.code };
+    } finally {
+      c.closedByUs = true;
+      c.ws.close();
+    }
+  });
+  assert.ok(outcome.opening, 'the request was made before the socket opened');
+  assert.notEqual(outcome.code, 'offline', 'it reached the server instead of failing as offline');
+});

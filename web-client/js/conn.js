@@ -65,15 +65,26 @@ export class Conn {
     this.emit(msg.type, msg);
   }
 
+  // A request made while the socket is still opening (a quick click on Join
+  // on a slow link) waits for it; one made while offline fails at once.
   request(type, fields = {}) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      if (!this.online) {
-        reject(Object.assign(new Error('not connected'), { code: 'offline' }));
-        return;
-      }
-      this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ type, id, ...fields }));
+      const offline = () => reject(Object.assign(new Error('not connected'), { code: 'offline' }));
+      const send = () => {
+        this.pending.set(id, { resolve, reject });
+        this.ws.send(JSON.stringify({ type, id, ...fields }));
+      };
+      if (this.online) { send(); return; }
+      const ws = this.ws;
+      if (!ws || ws.readyState !== WebSocket.CONNECTING) { offline(); return; }
+      const settle = () => {
+        ws.removeEventListener('open', settle);
+        ws.removeEventListener('close', settle);
+        if (this.ws === ws && this.online) send(); else offline();
+      };
+      ws.addEventListener('open', settle);
+      ws.addEventListener('close', settle);
     });
   }
 }
