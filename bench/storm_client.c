@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rawws.h"
+
 struct conn {
 	int fd;
 	char *buf;
@@ -37,88 +39,14 @@ struct conn {
 	int close_code;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-/* One masked text frame (a zero mask, RFC 6455 section 5.3). */
-static void send_text(int fd, const char *text)
-{
-	size_t n = strlen(text), h = 0;
-	unsigned char frame[1024];
-	frame[h++] = 0x81;
-	frame[h++] = 0x80 | (unsigned char)n; /* joins are short */
-	memset(frame + h, 0, 4);
-	h += 4;
-	memcpy(frame + h, text, n);
-	if (write(fd, frame, h + n) != (ssize_t)(h + n))
-		die("write");
-}
-
-static int connect_ws(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-		return -1;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	const char *req = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-			  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			  "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: rostrum.v1\r\n\r\n";
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
-		return -1;
-	char head[1024];
-	size_t got = 0;
-	while (got < sizeof head - 1) {
-		ssize_t r = read(fd, head + got, 1);
-		if (r <= 0)
-			return -1;
-		got++;
-		if (got >= 4 && memcmp(head + got - 4, "\r\n\r\n", 4) == 0)
-			break;
-	}
-	if (strncmp(head, "HTTP/1.1 101", 12) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void frames(struct conn *c)
 {
-	size_t off = 0;
-	int64_t now = now_ns();
-	while (c->len - off >= 2) {
-		unsigned char *p = (unsigned char *)c->buf + off;
-		size_t n = p[1] & 0x7f, h = 2;
-		if (n == 126) {
-			if (c->len - off < 4)
-				break;
-			n = (size_t)p[2] << 8 | p[3];
-			h = 4;
-		} else if (n == 127) {
-			if (c->len - off < 10)
-				break;
-			n = 0;
-			for (int i = 0; i < 8; i++)
-				n = n << 8 | p[2 + i];
-			h = 10;
-		}
-		if (c->len - off < h + n)
-			break;
-		char *msg = (char *)p + h;
-		if ((p[0] & 0x0f) == 0x8) {
+	size_t off = 0, n;
+	int64_t now = rawws_now_ns();
+	int op;
+	char *msg;
+	while (rawws_next(c->buf, c->len, &off, &op, &msg, &n)) {
+		if (op == 0x8) {
 			c->closed = true;
 			c->close_code = n >= 2 ? (unsigned char)msg[0] << 8 | (unsigned char)msg[1] : 1005;
 		} else if (n > 20 && memmem(msg, n < 64 ? n : 64, "\"re\":1", 6) && c->join_ms < 0) {
@@ -126,7 +54,6 @@ static void frames(struct conn *c)
 		} else if (memmem(msg, n < 40 ? n : 40, "\"roster.", 8)) {
 			c->roster++;
 		}
-		off += h + n;
 	}
 	memmove(c->buf, c->buf + off, c->len - off);
 	c->len -= off;
@@ -176,7 +103,7 @@ int main(int argc, char **argv)
 	int ep = epoll_create1(0), refused = 0;
 	for (int i = 0; i < n; i++) {
 		cs[i].join_ms = -1;
-		cs[i].fd = connect_ws(port);
+		cs[i].fd = rawws_connect(port);
 		if (cs[i].fd < 0) {
 			refused++;
 			cs[i].closed = true;
@@ -191,17 +118,17 @@ int main(int argc, char **argv)
 	const char *pause = getenv("STORM_PAUSE_MS");
 	usleep((useconds_t)(pause ? atoi(pause) : 300) * 1000);
 	char msg[256];
-	int64_t t0 = now_ns();
+	int64_t t0 = rawws_now_ns();
 	for (int i = 0; i < n; i++) { /* the burst: every join at once */
 		if (cs[i].fd < 0)
 			continue;
 		snprintf(msg, sizeof msg, "{\"type\":\"join\",\"id\":1,\"room\":\"%s\",\"name\":\"P%d\"}",
 			 room, i);
-		cs[i].sent_ns = now_ns();
-		send_text(cs[i].fd, msg);
+		cs[i].sent_ns = rawws_now_ns();
+		rawws_send_text(cs[i].fd, msg);
 	}
-	double burst_ms = (double)(now_ns() - t0) / 1e6;
-	int64_t last_result = 0, deadline = now_ns() + 60000000000LL;
+	double burst_ms = (double)(rawws_now_ns() - t0) / 1e6;
+	int64_t last_result = 0, deadline = rawws_now_ns() + 60000000000LL;
 	struct epoll_event evs[512];
 	for (;;) {
 		int joined = 0, gone = 0;
@@ -209,7 +136,7 @@ int main(int argc, char **argv)
 			joined += cs[i].join_ms >= 0;
 			gone += cs[i].closed;
 		}
-		int64_t now = now_ns();
+		int64_t now = rawws_now_ns();
 		if (joined + gone >= n && !last_result)
 			last_result = now;
 		if ((last_result && now - last_result > (int64_t)(settle * 1e9)) || now > deadline)
